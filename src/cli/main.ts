@@ -1,0 +1,58 @@
+/**
+ * The one exit point: parse arguments, run a command, print its data, map
+ * errors to exit codes. Results go to stdout, diagnostics to stderr.
+ */
+import { EXIT_CODES, HardbootError } from '../errors.js';
+import type { Host } from '../system/host.js';
+import { helpText, parseArgs } from './args.js';
+import { exec, load, unload } from './commands.js';
+import { planJson, renderPlan } from './render.js';
+
+export const VERSION = '0.1.0';
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export async function main(argv: readonly string[], host: Host, io: Io): Promise<number> {
+  try {
+    const o = parseArgs(argv);
+    switch (o.action) {
+      case 'help':
+        io.out(helpText());
+        return EXIT_CODES.ok;
+      case 'version':
+        io.out(`hardboot ${VERSION}\n`);
+        return EXIT_CODES.ok;
+      case 'exec':
+        return await exec(host);
+      case 'unload':
+        await unload(host);
+        return EXIT_CODES.ok;
+      default: {
+        const r = await load(o, host);
+        for (const n of r.notes) io.err(`hardboot: ${n}\n`);
+        const warnings = r.plan.warnings.map((w) => `hardboot: warning: ${w}\n`).join('');
+        if (o.json) {
+          io.out(JSON.stringify({ ...planJson(r.plan), kernel: r.kernel, saved: r.saved, loaded: r.loaded }, null, 2) + '\n');
+          io.err(warnings);
+        } else if (o.dryRun) {
+          io.out(renderPlan(r.plan)); // the rendered plan lists its warnings
+        } else if (o.debug) {
+          io.err(renderPlan(r.plan));
+        } else {
+          io.err(warnings);
+        }
+        return EXIT_CODES.ok;
+      }
+    }
+  } catch (e) {
+    if (e instanceof HardbootError) {
+      io.err(`hardboot: ${e.message}\n`);
+      return e.exitCode;
+    }
+    io.err(`hardboot: internal error: ${(e as Error).stack ?? String(e)}\n`);
+    return EXIT_CODES.internal;
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Prepares the device tree the new kernel boots with: the command line, the
+ * initrd location, fresh (or no) boot entropy, room to grow. Pure: entropy is
+ * an input, so layouts are reproducible in tests.
+ */
+import type { Fdt } from '../formats/fdt.js';
+import { cells, ensureNode, findNode, getProp, removeProp, setProp, stringValue, writeFdt } from '../formats/fdt.js';
+
+export interface DtbEdits {
+  /** Undefined keeps the tree's own /chosen/bootargs. */
+  commandLine?: string;
+  /** Physical [start, end) of the initrd; undefined removes any stale initrd properties. */
+  initrd?: { start: number; end: number };
+  /** Cells per initrd address: 1 (32-bit, arm) or 2 (64-bit, arm64). */
+  initrdCells: 1 | 2;
+  /**
+   * Random bytes for `kaslr-seed` and `rng-seed`. A seed the tree carries is
+   * refreshed from these (a reused seed would repeat the old kernel's
+   * randomisation); with no entropy it is removed rather than kept stale.
+   */
+  entropy?: Uint8Array;
+  /** Free bytes after the blob for the kernel and bootloader stubs to grow it. */
+  padding: number;
+}
+
+/**
+ * /chosen properties that describe the old boot and must not reach the new one:
+ * a crash kernel's view of memory and the old elfcorehdr.
+ */
+const STALE_CHOSEN = ['linux,elfcorehdr', 'linux,usable-memory-range'];
+
+export interface PreparedDtb {
+  bytes: Uint8Array;
+  commandLine: string | undefined;
+  seeds: { name: string; action: 'refreshed' | 'removed' }[];
+}
+
+export function prepareDtb(source: Fdt, edits: DtbEdits): PreparedDtb {
+  const fdt = structuredClone(source);
+  // Lay the blob out afresh: compact, then exactly `padding` bytes of room.
+  delete fdt.layout;
+  const chosen = ensureNode(fdt, '/chosen');
+  if (edits.commandLine !== undefined) setProp(chosen, 'bootargs', stringValue(edits.commandLine));
+  for (const name of ['linux,initrd-start', 'linux,initrd-end', ...STALE_CHOSEN]) removeProp(chosen, name);
+  if (edits.initrd) {
+    setProp(chosen, 'linux,initrd-start', cells([edits.initrd.start], edits.initrdCells));
+    setProp(chosen, 'linux,initrd-end', cells([edits.initrd.end], edits.initrdCells));
+  }
+  const seeds: PreparedDtb['seeds'] = [];
+  let pool = edits.entropy ?? new Uint8Array(0);
+  for (const name of ['kaslr-seed', 'rng-seed']) {
+    const old = getProp(chosen, name)?.value;
+    if (!old) continue;
+    if (pool.length >= old.length && old.length > 0) {
+      setProp(chosen, name, pool.slice(0, old.length));
+      pool = pool.subarray(old.length);
+      seeds.push({ name, action: 'refreshed' });
+    } else {
+      removeProp(chosen, name);
+      seeds.push({ name, action: 'removed' });
+    }
+  }
+  const bootargs = getProp(findNode(fdt, '/chosen')!, 'bootargs')?.value;
+  const commandLine = bootargs ? new TextDecoder().decode(bootargs).replace(/\0+$/, '') : undefined;
+  return { bytes: writeFdt(fdt, { padding: edits.padding }), commandLine, seeds };
+}

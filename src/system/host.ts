@@ -1,0 +1,82 @@
+/**
+ * Everything the commands need from the machine, behind one interface. The real
+ * host reads /proc and /sys and calls the kernel; tests pass a host built from
+ * fixtures that records kernel calls, so they can assert that bad input never
+ * reaches kexec_load.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SystemError } from '../errors.js';
+import type { Fdt } from '../formats/fdt.js';
+import type { Arch } from '../plan/abi.js';
+import type { MemoryMap } from '../plan/memory.js';
+import type { Plan } from '../plan/plan.js';
+import * as kexec from './kexec.js';
+import * as live from './live.js';
+
+export interface Host {
+  /** The running machine's architecture, if it is one hardboot can load for. */
+  arch(): Arch | undefined;
+  memory(): MemoryMap;
+  cmdline(): string;
+  fdt(): Fdt;
+  pageSize(): number;
+  /** The page the running kernel writes hardboot records to; undefined without hardboot support. */
+  hardbootPage(): number | undefined;
+  kexecLoaded(): boolean;
+  entropy(bytes: number): Uint8Array;
+  readFile(path: string, what: string): Uint8Array;
+  writeFiles(dir: string, files: { name: string; bytes: Uint8Array }[]): void;
+  kernel: {
+    load(plan: Plan): Promise<void>;
+    unload(arch: Arch): Promise<void>;
+    exec(): Promise<never>;
+  };
+}
+
+export function readInputFile(path: string, what: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new SystemError(`${path}: cannot read the ${what}: ${code}`, undefined, code);
+  }
+}
+
+export function writeSegmentFiles(dir: string, files: { name: string; bytes: Uint8Array }[]): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    for (const f of files) writeFileSync(join(dir, f.name), f.bytes);
+  } catch (e) {
+    throw new SystemError(`${dir}: cannot write segments: ${(e as Error).message}`);
+  }
+}
+
+/** /sys/kernel/kexec_hardboot: the page address in hex, present only on kernels with CONFIG_KEXEC_HARDBOOT. */
+export const HARDBOOT_SYSFS = '/sys/kernel/kexec_hardboot';
+
+export function parseHardbootSysfs(text: string): number | undefined {
+  const m = /^\s*0x([0-9a-f]+)\s*$/i.exec(text);
+  return m ? parseInt(m[1]!, 16) : undefined;
+}
+
+export const realHost: Host = {
+  arch: live.liveArch,
+  memory: live.liveMemory,
+  cmdline: live.liveCmdline,
+  fdt: live.liveFdt,
+  pageSize: live.livePageSize,
+  hardbootPage() {
+    if (!existsSync(HARDBOOT_SYSFS)) return undefined;
+    const text = readFileSync(HARDBOOT_SYSFS, 'utf8');
+    const page = parseHardbootSysfs(text);
+    if (page === undefined) throw new SystemError(`${HARDBOOT_SYSFS}: expected a hex address, found ${JSON.stringify(text.trim())}`);
+    return page;
+  },
+  kexecLoaded: live.kexecLoaded,
+  entropy: (n) => new Uint8Array(randomBytes(n)),
+  readFile: readInputFile,
+  writeFiles: writeSegmentFiles,
+  kernel: { load: kexec.kexecLoad, unload: kexec.kexecUnload, exec: kexec.kexecExec },
+};

@@ -1,0 +1,112 @@
+/**
+ * The only module that calls into the kernel: kexec_load(2), reboot(2), sync(2)
+ * through koffi and the C library. Everything above it is pure and tested
+ * without root; this part is exercised for real in the QEMU lab.
+ *
+ * Preconditions: a plan from src/plan (segments page-aligned, non-overlapping,
+ * inside RAM); root or CAP_SYS_BOOT; the running arch matches plan.arch.
+ */
+import { SystemError, hex } from '../errors.js';
+import type { Arch } from '../plan/abi.js';
+import { KEXEC_ARCH, KEXEC_HARDBOOT } from '../plan/abi.js';
+import type { Plan } from '../plan/plan.js';
+
+/** arch/arm64 (asm-generic/unistd.h) and arch/arm/tools/syscall.tbl (EABI). */
+const SYS_KEXEC_LOAD: Partial<Record<NodeJS.Architecture, number>> = { arm64: 104, arm: 347, x64: 246 };
+
+/** include/uapi/linux/reboot.h */
+const LINUX_REBOOT_CMD_KEXEC = 0x45584543;
+
+interface Libc {
+  syscall: (...args: unknown[]) => number | bigint;
+  reboot: (cmd: number) => number;
+  sync: () => void;
+  errno: () => number;
+}
+
+let libc: Libc | undefined;
+
+async function load(): Promise<Libc> {
+  if (libc) return libc;
+  let koffi: typeof import('koffi');
+  try {
+    koffi = (await import('koffi')).default as unknown as typeof import('koffi');
+  } catch (e) {
+    throw new SystemError(
+      `cannot load koffi, the FFI library hardboot calls the kernel through (${(e as Error).message}); install it beside hardboot: npm install koffi`,
+    );
+  }
+  const c = koffi.load('libc.so.6');
+  koffi.struct('kexec_segment', { buf: 'const void *', bufsz: 'size_t', mem: 'uintptr_t', memsz: 'size_t' });
+  libc = {
+    syscall: c.func('long syscall(long, ...)') as Libc['syscall'],
+    reboot: c.func('int reboot(int)') as Libc['reboot'],
+    sync: c.func('void sync(void)') as Libc['sync'],
+    errno: () => koffi.errno(),
+  };
+  return libc;
+}
+
+function syscallNumber(): number {
+  const n = SYS_KEXEC_LOAD[process.arch];
+  if (n === undefined) throw new SystemError(`kexec_load: no syscall number known for ${process.arch}`);
+  return n;
+}
+
+/** errno → a message a person can act on. */
+export function explainErrno(call: string, errno: number, flags: number): string {
+  const hardboot = (flags & KEXEC_HARDBOOT) !== 0;
+  switch (errno) {
+    case 1: // EPERM
+      return `${call}: permission denied (EPERM): run as root (CAP_SYS_BOOT), and check that kexec is not disabled (sysctl kernel.kexec_load_disabled) or locked down (/sys/kernel/security/lockdown)`;
+    case 16: // EBUSY
+      return `${call}: busy (EBUSY): another kexec load or unload is in progress, or a crash kernel is being loaded; try again`;
+    case 22: // EINVAL
+      return hardboot
+        ? `${call}: invalid argument (EINVAL): this kernel does not accept the hardboot flag ${hex(KEXEC_HARDBOOT)}: boot a kernel built with CONFIG_KEXEC_HARDBOOT=y (run: hardboot doctor)`
+        : `${call}: invalid argument (EINVAL): the kernel rejected the flags ${hex(flags)} or a segment (arch mismatch, or a segment outside RAM)`;
+    case 12: // ENOMEM
+      return `${call}: out of memory (ENOMEM): the kernel could not allocate pages to stage the segments; free memory or load a smaller initrd`;
+    case 99: // EADDRNOTAVAIL
+      return `${call}: address not available (EADDRNOTAVAIL): a segment is not page-aligned or lies outside the kernel's memory map`;
+    case 38: // ENOSYS
+      return `${call}: not implemented (ENOSYS): this kernel was built without CONFIG_KEXEC`;
+    default:
+      return `${call}: failed with errno ${errno}`;
+  }
+}
+
+/** Loads the plan's segments: the one kexec_load(2) call. */
+export async function kexecLoad(plan: Plan): Promise<void> {
+  const c = await load();
+  const segs = plan.segments.map((s) => ({ buf: s.bytes, bufsz: s.bytes.length, mem: s.mem, memsz: s.memsz }));
+  const r = c.syscall(syscallNumber(), 'uintptr_t', plan.entry, 'unsigned long', segs.length, 'kexec_segment *', segs, 'unsigned long', plan.flags);
+  if (Number(r) !== 0) {
+    const errno = c.errno();
+    throw new SystemError(explainErrno('kexec_load', errno, plan.flags), errno);
+  }
+}
+
+/** Unloads whatever kexec image is loaded (kexec_load with no segments). */
+export async function kexecUnload(arch: Arch): Promise<void> {
+  const c = await load();
+  const r = c.syscall(syscallNumber(), 'uintptr_t', 0, 'unsigned long', 0, 'kexec_segment *', null, 'unsigned long', KEXEC_ARCH[arch]);
+  if (Number(r) !== 0) {
+    const errno = c.errno();
+    throw new SystemError(explainErrno('kexec_load (unload)', errno, KEXEC_ARCH[arch]), errno);
+  }
+}
+
+/** Flushes filesystems, then reboots into the loaded image. Returns only on failure. */
+export async function kexecExec(): Promise<never> {
+  const c = await load();
+  c.sync();
+  c.reboot(LINUX_REBOOT_CMD_KEXEC);
+  const errno = c.errno();
+  throw new SystemError(
+    errno === 1
+      ? 'reboot(LINUX_REBOOT_CMD_KEXEC): permission denied (EPERM): run as root (CAP_SYS_BOOT)'
+      : `reboot(LINUX_REBOOT_CMD_KEXEC) returned (errno ${errno}): no image is loaded, or the kernel refused to kexec`,
+    errno,
+  );
+}

@@ -1,0 +1,60 @@
+/**
+ * Readers of the running system. Each one is thin: it reads text or bytes and
+ * hands them to its pure twin in src/formats, which is what the tests exercise.
+ */
+import { readFileSync } from 'node:fs';
+import { SystemError, withFile } from '../errors.js';
+import { type Fdt, parseFdt } from '../formats/fdt.js';
+import { memoryFromIomem, parseProcCmdline } from '../formats/iomem.js';
+import type { Arch } from '../plan/abi.js';
+import type { MemoryMap } from '../plan/memory.js';
+
+export const PATHS = {
+  iomem: '/proc/iomem',
+  cmdline: '/proc/cmdline',
+  fdt: '/sys/firmware/fdt',
+  kexecLoaded: '/sys/kernel/kexec_loaded',
+  smaps: '/proc/self/smaps',
+} as const;
+
+function read(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const hint = code === 'EACCES' || code === 'EPERM' ? ' (run as root)' : '';
+    throw new SystemError(`${path}: cannot read ${what}: ${code ?? (e as Error).message}${hint}`, undefined, code);
+  }
+}
+
+export function liveMemory(): MemoryMap {
+  const text = read(PATHS.iomem, 'the memory map').toString('utf8');
+  return withFile(PATHS.iomem, () => memoryFromIomem(text));
+}
+
+export function liveCmdline(): string {
+  return parseProcCmdline(read(PATHS.cmdline, 'the command line').toString('utf8'));
+}
+
+export function liveFdt(): Fdt {
+  const bytes = new Uint8Array(read(PATHS.fdt, 'the running device tree (kernel without OF or ACPI boot?)'));
+  return withFile(PATHS.fdt, () => parseFdt(bytes));
+}
+
+/** /sys/kernel/kexec_loaded: "1" when an image waits for `-e`. */
+export function kexecLoaded(): boolean {
+  return read(PATHS.kexecLoaded, 'the kexec state').toString('utf8').trim() === '1';
+}
+
+/** The running kernel's page size, from the first KernelPageSize line of /proc/self/smaps. */
+export function livePageSize(): number {
+  const text = read(PATHS.smaps, 'the page size').toString('utf8');
+  const m = /^KernelPageSize:\s+(\d+) kB$/m.exec(text);
+  if (!m) throw new SystemError(`${PATHS.smaps}: no KernelPageSize line`);
+  return Number(m[1]) * 1024;
+}
+
+/** The machine hardboot runs on, in the planner's terms. */
+export function liveArch(): Arch | undefined {
+  return process.arch === 'arm64' ? 'arm64' : process.arch === 'arm' ? 'arm' : undefined;
+}
