@@ -23,6 +23,7 @@ const PACKAGES = {
     ['qemu-system-arm', 'qemu-system-aarch64'],
     ['xz-utils', 'xz'],
     ['cpio', 'cpio'],
+    ['binutils-aarch64-linux-gnu', 'aarch64-linux-gnu-as'],
   ],
   lab: [
     ['gcc-aarch64-linux-gnu', 'aarch64-linux-gnu-gcc'],

@@ -63,7 +63,7 @@ export function memoryFromIomem(text: string): MemoryMap {
   const walk = (es: IomemEntry[]): void => {
     for (const e of es) {
       if (e.depth === 0 && e.name === 'System RAM') ram.push({ start: e.start, end: e.end });
-      else if (e.name === 'reserved') reserved.push({ start: e.start, end: e.end, name: 'reserved' });
+      else if (e.name.toLowerCase() === 'reserved') reserved.push({ start: e.start, end: e.end, name: 'reserved' });
       walk(e.children);
     }
   };

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { FormatError } from '../errors.js';
+import { fixture } from '../../test/support.js';
+import { memoryFromIomem, parseIomem, parseProcCmdline } from './iomem.js';
+
+const text = (name: string) => readFileSync(fixture('proc', name), 'utf8');
+
+describe('/proc/iomem', () => {
+  it('reads nesting, names and inclusive ends', () => {
+    const es = parseIomem(text('iomem-x86_64-vm.txt'));
+    const ram = es.find((e) => e.start === 0x100000)!;
+    assert.equal(ram.name, 'System RAM');
+    assert.equal(ram.end, 0xc0000000);
+    assert.deepEqual(ram.children.map((c) => c.name), ['Kernel code', 'Kernel rodata', 'Kernel data', 'Kernel bss']);
+    const pci = es.find((e) => e.name === 'Reserved' && e.start === 0xeec00000)!;
+    assert.equal(pci.children[0]!.children[0]!.name, 'PCI Bus 0000:00');
+  });
+
+  it('takes RAM from top-level System RAM and keeps the kernel image usable', () => {
+    const m = memoryFromIomem(text('iomem-x86_64-vm.txt'));
+    assert.deepEqual(m.ram, [
+      { start: 0x1000, end: 0xa0000 - 0x400 },
+      { start: 0x100000, end: 0xc0000000 },
+      { start: 0x100000000, end: 0x640000000 },
+    ]);
+    assert.deepEqual(m.reserved.map((r) => [r.start, r.end]), [
+      [0x0, 0x1000],
+      [0x9fc00, 0x100000],
+      [0xeec00000, 0xfec00000],
+    ]);
+    assert.equal(m.source, '/proc/iomem');
+  });
+
+  it('reads reserved regions nested in RAM (arm64)', () => {
+    const m = memoryFromIomem(
+      ['40000000-7fffffff : System RAM', '  40210000-41a0ffff : Kernel code', '  41a10000-41bfffff : reserved', '  7fe00000-7fffffff : reserved', ''].join('\n'),
+    );
+    assert.deepEqual(m.ram, [{ start: 0x40000000, end: 0x80000000 }]);
+    assert.deepEqual(m.reserved, [
+      { start: 0x41a10000, end: 0x41c00000, name: 'reserved' },
+      { start: 0x7fe00000, end: 0x80000000, name: 'reserved' },
+    ]);
+  });
+
+  it('refuses the zeroed view a non-root reader gets', () => {
+    assert.throws(() => memoryFromIomem(text('iomem-nonroot.txt')), {
+      message: '</proc/iomem>: /proc/iomem at offset 0x0: expected real addresses, found all zero (read as root to see addresses)',
+    });
+  });
+
+  it('names the line offset of a malformed line', () => {
+    assert.throws(() => parseIomem('40000000-7fffffff : System RAM\nnot a line\n'), {
+      message: `</proc/iomem>: /proc/iomem at offset 0x1f: expected 'START-END : NAME', found "not a line"`,
+    });
+    assert.throws(() => parseIomem('    40000000-7fffffff : System RAM\n'), { message: /expected nesting depth ≤ 0, found 2/ });
+    assert.throws(() => parseIomem('7fffffff-40000000 : System RAM\n'), { message: /expected START ≤ END below 2\^53, found 7fffffff-40000000/ });
+    assert.throws(() => memoryFromIomem('00000000-0000ffff : Reserved\n'), { message: /expected a 'System RAM' entry, found none/ });
+  });
+
+  it('throws only FormatError on any text', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 200 }), (s) => {
+        try {
+          memoryFromIomem(s);
+        } catch (e) {
+          if (!(e instanceof FormatError)) throw e;
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('/proc/cmdline', () => {
+  it('drops the trailing newline and BOOT_IMAGE=', () => {
+    assert.equal(parseProcCmdline('BOOT_IMAGE=/vmlinuz root=/dev/vda ro  quiet\n'), 'root=/dev/vda ro quiet');
+    assert.equal(parseProcCmdline('\n'), '');
+  });
+});
