@@ -153,7 +153,7 @@ export function plan(input: PlanInput): Plan {
   let free = subtract(intersect(ram, [window]), [...input.memory.reserved, ...keepClear]);
   if (free.length === 0) {
     throw new PlanError(
-      `no usable RAM between --mem-min and --mem-max ${formatRange(window)}; RAM is ${ram.map(formatRange).join(', ')}`,
+      `no usable RAM in ${formatRange(window)} (--mem-min/--mem-max); RAM from ${input.memory.source} is ${ram.map(formatRange).join(', ')}`,
     );
   }
 
@@ -321,8 +321,9 @@ function placeZImage(
 
 function noSpace(what: string, len: number, free: readonly Range[], memory: MemoryMap, window: Range): PlanError {
   const largest = free.reduce((m, r) => Math.max(m, r.end - r.start), 0);
+  const limited = window.start > 0 || window.end < Number.MAX_SAFE_INTEGER;
   return new PlanError(
-    `no room for ${what} (${formatSize(len)}): the largest free region left is ${formatSize(largest)}; RAM from ${memory.source} is ${normalize(memory.ram).map(formatRange).join(', ')}, usable window ${formatRange(window)}`,
+    `no room for ${what} (${formatSize(len)}): the largest free region left is ${formatSize(largest)}; RAM from ${memory.source} is ${normalize(memory.ram).map(formatRange).join(', ')}${limited ? `, limited by --mem-min/--mem-max to ${formatRange(window)}` : ''}`,
   );
 }
 
