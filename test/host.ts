@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseFdt } from '../src/formats/fdt.js';
-import { memoryFromIomem, parseProcCmdline } from '../src/formats/iomem.js';
+import { memoryFromIomem, parseProcCmdline } from '../src/formats/proc.js';
 import type { Arch } from '../src/plan/abi.js';
 import type { Plan } from '../src/plan/plan.js';
 import { type Host, readInputFile, writeSegmentFiles } from '../src/system/host.js';

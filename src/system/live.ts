@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { SystemError, withFile } from '../errors.js';
 import { type Fdt, parseFdt } from '../formats/fdt.js';
-import { memoryFromIomem, parseProcCmdline } from '../formats/iomem.js';
+import { memoryFromIomem, parseKernelPageSize, parseProcCmdline } from '../formats/proc.js';
 import type { Arch } from '../plan/abi.js';
 import type { MemoryMap } from '../plan/memory.js';
 
@@ -49,9 +49,7 @@ export function kexecLoaded(): boolean {
 /** The running kernel's page size, from the first KernelPageSize line of /proc/self/smaps. */
 export function livePageSize(): number {
   const text = read(PATHS.smaps, 'the page size').toString('utf8');
-  const m = /^KernelPageSize:\s+(\d+) kB$/m.exec(text);
-  if (!m) throw new SystemError(`${PATHS.smaps}: no KernelPageSize line`);
-  return Number(m[1]) * 1024;
+  return withFile(PATHS.smaps, () => parseKernelPageSize(text));
 }
 
 /** The machine hardboot runs on, in the planner's terms. */

@@ -85,3 +85,14 @@ export function parseProcCmdline(text: string): string {
     .filter((w) => w !== '' && !w.startsWith('BOOT_IMAGE='))
     .join(' ');
 }
+
+/** The kernel's page size from /proc/self/smaps: the first `KernelPageSize: N kB` line. */
+export function parseKernelPageSize(smaps: string): number {
+  const m = /^KernelPageSize:\s+(\d+) kB$/m.exec(smaps);
+  if (!m) throw new FormatError('/proc/self/smaps', 0, "a 'KernelPageSize: N kB' line", 'none');
+  const bytes = Number(m[1]) * 1024;
+  if (bytes < 4096 || (bytes & (bytes - 1)) !== 0) {
+    throw new FormatError('/proc/self/smaps', m.index, 'a power-of-two page size ≥ 4 kB', `${m[1]} kB`);
+  }
+  return bytes;
+}

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { FormatError } from '../errors.js';
 import { fixture } from '../../test/support.js';
-import { memoryFromIomem, parseIomem, parseProcCmdline } from './iomem.js';
+import { memoryFromIomem, parseIomem, parseKernelPageSize, parseProcCmdline } from './proc.js';
 
 const text = (name: string) => readFileSync(fixture('proc', name), 'utf8');
 
@@ -78,5 +78,14 @@ describe('/proc/cmdline', () => {
   it('drops the trailing newline and BOOT_IMAGE=', () => {
     assert.equal(parseProcCmdline('BOOT_IMAGE=/vmlinuz root=/dev/vda ro  quiet\n'), 'root=/dev/vda ro quiet');
     assert.equal(parseProcCmdline('\n'), '');
+  });
+});
+
+describe('/proc/self/smaps', () => {
+  it('reads the kernel page size of this very process', () => {
+    assert.equal(parseKernelPageSize(readFileSync('/proc/self/smaps', 'utf8')), 4096);
+    assert.equal(parseKernelPageSize('7f00-7f01 r--p 0 0:0 0\nKernelPageSize:       64 kB\n'), 65536);
+    assert.throws(() => parseKernelPageSize('Size: 4 kB\n'), { message: "</proc/self/smaps>: /proc/self/smaps at offset 0x0: expected a 'KernelPageSize: N kB' line, found none" });
+    assert.throws(() => parseKernelPageSize('KernelPageSize: 3 kB\n'), { message: /expected a power-of-two page size ≥ 4 kB, found 3 kB/ });
   });
 });
