@@ -24,6 +24,8 @@ const PACKAGES = {
     ['xz-utils', 'xz'],
     ['cpio', 'cpio'],
     ['binutils-aarch64-linux-gnu', 'aarch64-linux-gnu-as'],
+    ['file', 'file'],
+    ['gzip', 'gzip'],
   ],
   lab: [
     ['gcc-aarch64-linux-gnu', 'aarch64-linux-gnu-gcc'],

@@ -6,7 +6,7 @@
  */
 import * as zlib from 'node:zlib';
 import { FormatError, hex } from '../errors.js';
-import { ByteReader } from '../util/bytes.js';
+import { ByteReader, view } from '../util/bytes.js';
 import { decodeLz4Legacy } from './lz4.js';
 
 /** What we can decompress ('none': the bytes are not compressed). */
@@ -194,6 +194,7 @@ export function gunzipMember(bytes: Uint8Array, options: GunzipOptions = {}): Gz
     const res = zlib.inflateRawSync(bytes.subarray(dataOffset), {
       info: true,
       maxOutputLength: maxOutput,
+      chunkSize: outputSizeHint(bytes, dataOffset, maxOutput),
     }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
     data = new Uint8Array(res.buffer.buffer, res.buffer.byteOffset, res.buffer.byteLength);
     deflateSize = res.engine.bytesWritten;
@@ -220,6 +221,22 @@ export function gunzipMember(bytes: Uint8Array, options: GunzipOptions = {}): Gz
     text: (flg & FTEXT) !== 0,
     ...member,
   };
+}
+
+/**
+ * zlib inflates into chunks of `chunkSize` and concatenates them, so a kernel
+ * costs twice its size at the peak. When the member ends the input (the usual
+ * Image.gz), its ISIZE trailer is the exact output size: one chunk, no copy.
+ * The guess is only a buffer size, so a wrong one (data after the member) costs
+ * nothing but a different chunking; it is capped at what deflate can expand to.
+ */
+function outputSizeHint(bytes: Uint8Array, dataOffset: number, maxOutput: number): number {
+  const DEFAULT = 64 * 1024;
+  if (bytes.length < dataOffset + 8) return DEFAULT;
+  const isize = view(bytes).getUint32(bytes.length - 4, true);
+  const deflateMaxRatio = 1032; // deflate's largest expansion: 258 bytes per 2-bit code
+  const cap = Math.min(maxOutput, (bytes.length - dataOffset) * deflateMaxRatio);
+  return isize >= DEFAULT && isize <= cap ? isize : DEFAULT;
 }
 
 /** zlib's Error (or RangeError for maxOutputLength) as our FormatError. */

@@ -36,9 +36,7 @@ export interface PreparedDtb {
 }
 
 export function prepareDtb(source: Fdt, edits: DtbEdits): PreparedDtb {
-  const fdt = structuredClone(source);
-  // Lay the blob out afresh: compact, then exactly `padding` bytes of room.
-  delete fdt.layout;
+  const fdt = cloneForEdit(source);
   const chosen = ensureNode(fdt, '/chosen');
   if (edits.commandLine !== undefined) setProp(chosen, 'bootargs', stringValue(edits.commandLine));
   for (const name of ['linux,initrd-start', 'linux,initrd-end', ...STALE_CHOSEN]) removeProp(chosen, name);
@@ -63,4 +61,18 @@ export function prepareDtb(source: Fdt, edits: DtbEdits): PreparedDtb {
   const bootargs = getProp(findNode(fdt, '/chosen')!, 'bootargs')?.value;
   const commandLine = bootargs ? new TextDecoder().decode(bootargs).replace(/\0+$/, '') : undefined;
   return { bytes: writeFdt(fdt, { padding: edits.padding }), commandLine, seeds };
+}
+
+/**
+ * A copy the edits may change: /chosen and the root's child list are new, every
+ * other node is shared with the source (the edits touch only /chosen), so a
+ * large tree is not duplicated. The layout is dropped: the blob is laid out
+ * afresh, compact, then exactly `padding` bytes of room.
+ */
+function cloneForEdit(src: Fdt): Fdt {
+  const { layout: _layout, ...rest } = src;
+  const children = src.root.children.map((c) =>
+    c.name === 'chosen' ? { ...c, props: c.props.map((p) => ({ ...p })), children: [...c.children] } : c,
+  );
+  return { ...rest, reservations: [...src.reservations], root: { ...src.root, children } };
 }

@@ -91,6 +91,12 @@ describe('arm64 layout', () => {
     ]);
   });
 
+  it('leaves the source tree as it was', () => {
+    arm64();
+    arm64({ commandLine: 'changed', entropy: undefined as unknown as Uint8Array });
+    assert.deepEqual(virt64, parseFdt(readFixture('dtb', 'qemu-virt-arm64.dtb')));
+  });
+
   it('honours text_offset of pre-5.8 kernels', () => {
     const p = arm64({}, {}, { textOffset: 0x80000, imageSize: 0x1400000, fileSize: 0x100000 });
     assert.equal(p.segments[0]!.mem, 0x40080000);

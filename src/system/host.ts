@@ -37,7 +37,7 @@ export interface Host {
 
 export function readInputFile(path: string, what: string): Uint8Array {
   try {
-    return new Uint8Array(readFileSync(path));
+    return readFileSync(path); // a Buffer is a Uint8Array; wrapping it in new Uint8Array() would copy it
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
     throw new SystemError(`${path}: cannot read the ${what}: ${code}`, undefined, code);

@@ -37,7 +37,7 @@ export function liveCmdline(): string {
 }
 
 export function liveFdt(): Fdt {
-  const bytes = new Uint8Array(read(PATHS.fdt, 'the running device tree (kernel without OF or ACPI boot?)'));
+  const bytes = read(PATHS.fdt, 'the running device tree (kernel without OF or ACPI boot?)');
   return withFile(PATHS.fdt, () => parseFdt(bytes));
 }
 
