@@ -8,6 +8,8 @@ import { debianKernels, fixture, repoRoot } from '../../test/support.js';
 import { fakeHost, run } from '../../test/host.js';
 import { makeArm64Image } from '../../test/kernels.js';
 import { OPTIONS } from './args.js';
+import { parseFdt } from '../formats/fdt.js';
+import { memoryFromFdt } from '../formats/fdt-memory.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'hb-cli-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -96,6 +98,37 @@ describe('hardboot --dry-run on Debian kernels', () => {
     const src = dts(join(dir, '1-dtb.bin'));
     assert.doesNotMatch(src, /linux,initrd-start/);
     assert.match(src, /kaslr-seed = <0x1080f16 0x1d242b32>;/);
+  });
+});
+
+describe('hardboot --dry-run on board DTBs', () => {
+  it('takes RAM and reserved regions from a board DTB (vexpress, armhf zImage)', async () => {
+    const r = await run(['--dry-run', '--json', '--arch=arm', `--dtb=${fixture('dtb', 'vexpress-v2p-ca15-tc1.dtb')}`, '-l', deb.arm.kernel, `--initrd=${initrd}`], fakeHost());
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    // vexpress: 1 GiB at 0x80000000 (its /memory); the zImage runs at the window base + TEXT_OFFSET.
+    assert.equal(j.entry, '0x80208000');
+    assert.equal(j.dtb.source.endsWith('vexpress-v2p-ca15-tc1.dtb'), true);
+  });
+
+  it('keeps clear of every /reserved-memory region of the Nexus 6P tree', async () => {
+    const angler = fixture('dtb', 'msm8994-huawei-angler-rev-101.dtb');
+    const h = fakeHost();
+    // The 6P's /memory reg is left for the bootloader to fill (size 0): RAM comes from --memory.
+    const noRam = await run(['--dry-run', '--arch=arm64', `--dtb=${angler}`, '-l', image], h);
+    assert.equal(noRam.code, 3);
+    assert.match(noRam.err, /expected a \/memory node with a non-empty reg, found none \(the bootloader fills it in\? give --memory=START-END\)/);
+    const r = await run(['--dry-run', '--json', '--arch=arm64', `--dtb=${angler}`, '--memory=0x0-0xbfffffff', '-l', deb.arm64.kernel, `--initrd=${initrd}`], h);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    const reserved = memoryFromFdt(parseFdt(readFileSync(angler))).reserved;
+    assert.ok(reserved.length > 5);
+    for (const s of j.segments) {
+      const a = Number(s.mem);
+      const b = a + Number(s.memsz);
+      for (const x of reserved) assert.ok(b <= x.start || a >= x.start + x.size, `${s.kind} overlaps ${x.name}`);
+    }
+    assert.deepEqual(h.calls, []);
   });
 });
 

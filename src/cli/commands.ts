@@ -154,17 +154,22 @@ function chooseDtb(o: Options, kernel: KernelImage, host: Host, native: boolean)
   return { fdt: host.fdt(), source: 'running (/sys/firmware/fdt)' };
 }
 
-/** --memory wins; then the running system's /proc/iomem; then the DTB's /memory nodes. */
+/**
+ * RAM: --memory, else the running system's /proc/iomem, else the DTB's /memory
+ * nodes. Reserved: /proc/iomem's on the running system, else the DTB's
+ * /reserved-memory and /memreserve/ (with --memory too: it replaces only RAM).
+ */
 function chooseMemory(o: Options, fdt: Fdt, host: Host, native: boolean): MemoryMap {
-  if (o.memory) return { ram: o.memory, reserved: [], source: '--memory' };
-  if (native) return host.memory();
+  if (native && !o.memory) return host.memory();
   const m = memoryFromFdt(fdt);
+  const reserved = m.reserved.map((r) => ({ start: r.start, end: r.start + r.size, name: r.name ?? '/memreserve/' }));
+  if (o.memory) return { ram: o.memory, reserved, source: '--memory, DTB /reserved-memory' };
   if (m.memory.length === 0) {
-    throw new FormatError('FDT', 0, 'a /memory node with reg', 'none (give --memory=START-END)');
+    throw new FormatError('FDT', 0, 'a /memory node with a non-empty reg', 'none (the bootloader fills it in? give --memory=START-END)');
   }
   return {
     ram: m.memory.map((r) => ({ start: r.start, end: r.start + r.size })),
-    reserved: m.reserved.map((r) => ({ start: r.start, end: r.start + r.size, name: r.name ?? '/memreserve/' })),
+    reserved,
     source: 'DTB /memory and /reserved-memory',
   };
 }

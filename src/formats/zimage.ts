@@ -21,12 +21,12 @@
  */
 import { hex } from '../errors.js';
 import { ByteReader } from '../util/bytes.js';
+import { FDT_MAGIC } from './fdt.js';
 
 export const ZIMAGE_MAGIC = 0x016f2818;
 export const ZIMAGE_MAGIC_OFFSET = 0x24;
 export const ZIMAGE_TABLE_MAGIC = 0x45454545;
 export const ZIMAGE_TAG_KRNL_SIZE = 0x5a534c4b;
-export const FDT_MAGIC = 0xd00dfeed;
 /** The FDT header (ten 32-bit words) is the smallest possible blob. */
 const FDT_HEADER_SIZE = 40;
 /** More tags than any kernel writes (6.1 writes one): bounds the walk over a corrupt table. */
