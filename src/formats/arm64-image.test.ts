@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { FormatError } from '../errors.js';
 import { debianKernels } from '../../test/support.js';
 import { isArm64Image, parseArm64Image } from './arm64-image.js';
+import { throwsFormat as throwsFormatOf } from '../../test/assert.js';
 
 const work = mkdtempSync(join(tmpdir(), 'hardboot-arm64-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -33,15 +34,7 @@ function patched(set: { textOffset?: bigint; imageSize?: bigint; flags?: bigint 
   return b;
 }
 
-function throwsFormat(fn: () => unknown, offset: number, text?: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof FormatError, `expected a FormatError, got ${String(e)}`);
-    assert.equal(e.format, 'arm64-image');
-    assert.equal(e.offset, offset, e.message);
-    if (text) assert.match(e.message, text);
-    return true;
-  });
-}
+const throwsFormat = (fn: () => unknown, offset: number, text?: RegExp) => throwsFormatOf(fn, 'arm64-image', offset, text);
 
 describe("Debian's arm64 Image", () => {
   const dv = new DataView(image.buffer, image.byteOffset, image.byteLength);

@@ -10,6 +10,7 @@ import { FormatError } from '../errors.js';
 import { concatBytes } from '../util/bytes.js';
 import { readFixture } from '../../test/support.js';
 import { crc32, crc32Portable, decompress, detectCompression, gunzipMember, sniffCompression } from './compress.js';
+import { throwsFormat } from '../../test/assert.js';
 
 const work = mkdtempSync(join(tmpdir(), 'hardboot-compress-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -29,15 +30,6 @@ function cli(tool: string, args: string[], input: Uint8Array, name = 'payload.bi
   return new Uint8Array(execFileSync(tool, [...args, f], { maxBuffer: 1 << 30 }));
 }
 
-function throwsFormat(fn: () => unknown, format: string, offset?: number, text?: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof FormatError, `expected a FormatError, got ${String(e)}`);
-    assert.equal(e.format, format);
-    if (offset !== undefined) assert.equal(e.offset, offset, e.message);
-    if (text) assert.match(e.message, text);
-    return true;
-  });
-}
 
 /** A gzip member built field by field, so every optional header field can be exercised. */
 function handMadeGzip(data: Uint8Array, opts: { extra?: Uint8Array; name?: string; comment?: string; hcrc?: boolean }): Uint8Array {

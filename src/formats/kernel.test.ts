@@ -10,6 +10,7 @@ import { debianKernels, readFixture } from '../../test/support.js';
 import { parseArm64Image } from './arm64-image.js';
 import { readKernel } from './kernel.js';
 import { parseZImage } from './zimage.js';
+import { throwsFormat as throwsFormatOf } from '../../test/assert.js';
 
 const kernels = debianKernels();
 const image = new Uint8Array(readFileSync(kernels.arm64.kernel));
@@ -30,14 +31,7 @@ function sizeAppend(n: number): Uint8Array {
 
 const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
 
-function throwsFormat(fn: () => unknown, format: string, text?: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof FormatError, `expected a FormatError, got ${String(e)}`);
-    assert.equal(e.format, format, e.message);
-    if (text) assert.match(e.message, text);
-    return true;
-  });
-}
+const throwsFormat = (fn: () => unknown, format: string, text?: RegExp) => throwsFormatOf(fn, format, undefined, text);
 
 describe('readKernel: arm64', () => {
   const header = parseArm64Image(image);

@@ -12,6 +12,7 @@ import {
   LZ4_LEGACY_MAGIC,
   LZ4_LEGACY_MAX_BLOCK,
 } from './lz4.js';
+import { throwsFormat } from '../../test/assert.js';
 
 const MiB = 1 << 20;
 
@@ -70,15 +71,6 @@ function block(bytes: number[]): Uint8Array {
   return concatBytes([u32le(bytes.length), Uint8Array.from(bytes)]);
 }
 
-function throwsFormat(fn: () => unknown, format: string, offset?: number, text?: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof FormatError, `expected a FormatError, got ${String(e)}`);
-    assert.equal(e.format, format);
-    if (offset !== undefined) assert.equal(e.offset, offset, e.message);
-    if (text) assert.match(e.message, text);
-    return true;
-  });
-}
 
 const ascii = (s: string) => Array.from(s, (c) => c.charCodeAt(0));
 

@@ -9,6 +9,7 @@ import { FormatError } from '../errors.js';
 import { concatBytes } from '../util/bytes.js';
 import { debianKernels, readFixture } from '../../test/support.js';
 import { isZImage, parseZImage, ZIMAGE_TAG_KRNL_SIZE } from './zimage.js';
+import { throwsFormat as throwsFormatOf } from '../../test/assert.js';
 
 const work = mkdtempSync(join(tmpdir(), 'hardboot-zimage-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -23,15 +24,7 @@ function fileType(bytes: Uint8Array): string {
   return execFileSync('file', ['-b', f], { encoding: 'utf8' }).trim();
 }
 
-function throwsFormat(fn: () => unknown, offset?: number, text?: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof FormatError, `expected a FormatError, got ${String(e)}`);
-    assert.equal(e.format, 'zimage');
-    if (offset !== undefined) assert.equal(e.offset, offset, e.message);
-    if (text) assert.match(e.message, text);
-    return true;
-  });
-}
+const throwsFormat = (fn: () => unknown, offset?: number, text?: RegExp) => throwsFormatOf(fn, 'zimage', offset, text);
 
 interface Synth {
   size?: number;
