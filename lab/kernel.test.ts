@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { repoRoot } from './env.js';
+import { LabError } from './env.js';
+import { kernelKey, KernelInputs, missingFromConfig, parseFragment } from './kernel.js';
+
+describe('parseFragment', () => {
+  it('reads set and unset options with their lines, skipping comments', () => {
+    const text = '# why\nCONFIG_A=y\n\n# CONFIG_B is not set\nCONFIG_C="x y"\n  # indented comment\nCONFIG_D=0x10\n';
+    assert.deepEqual(parseFragment(text, 'f.config'), [
+      { name: 'CONFIG_A', value: 'y', line: 2, file: 'f.config' },
+      { name: 'CONFIG_B', value: null, line: 4, file: 'f.config' },
+      { name: 'CONFIG_C', value: '"x y"', line: 5, file: 'f.config' },
+      { name: 'CONFIG_D', value: '0x10', line: 7, file: 'f.config' },
+    ]);
+  });
+  it('rejects a line that is neither an option nor a comment', () => {
+    assert.throws(() => parseFragment('CONFIG_A=y\nCONFIG_B y\n', 'f.config'), (e: unknown) => {
+      assert.ok(e instanceof LabError);
+      assert.match(e.message, /^f\.config:2: expected CONFIG_X=value .* found "CONFIG_B y"$/);
+      return true;
+    });
+  });
+  it('parses every fragment in kernel/configs/ and each option has a comment above it', () => {
+    for (const f of ['common.config', 'arm64.config', 'arm.config']) {
+      const path = join(repoRoot, 'kernel', 'configs', f);
+      const text = readFileSync(path, 'utf8');
+      const opts = parseFragment(text, path);
+      assert.ok(opts.length > 0);
+      const lines = text.split('\n');
+      for (const o of opts) {
+        const above = lines[o.line - 2] ?? '';
+        assert.ok(above.startsWith('#') && !/is not set$/.test(above), `${f}:${o.line} ${o.name} has no comment line above it`);
+      }
+    }
+  });
+});
+
+describe('missingFromConfig', () => {
+  const opts = parseFragment('CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_C=y\nCONFIG_D=y\n# CONFIG_E is not set\n', 'frag');
+  it('accepts a config that honours every line', () => {
+    assert.deepEqual(missingFromConfig(opts, 'CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_C=y\nCONFIG_D=y\n'), []);
+  });
+  it('names each line the config lost, with what it got', () => {
+    assert.deepEqual(missingFromConfig(opts, 'CONFIG_A=y\nCONFIG_B=y\nCONFIG_C=m\n# CONFIG_D is not set\n'), [
+      'frag:2: # CONFIG_B is not set (got CONFIG_B=y)',
+      'frag:3: CONFIG_C=y (got m)',
+      'frag:4: CONFIG_D=y (got not set)',
+    ]);
+  });
+});
+
+describe('kernelKey', () => {
+  const inp: KernelInputs = {
+    arch: 'arm64',
+    tarball: '/x.tar.xz',
+    sourceVersion: 'linux-source-6.1_6.1.176-1',
+    fragments: [{ path: '/r/common.config', text: 'CONFIG_A=y\n' }],
+    patches: [],
+  };
+  it('changes with every input and not otherwise', () => {
+    const k = kernelKey(inp);
+    assert.match(k, /^[0-9a-f]{16}$/);
+    assert.equal(kernelKey({ ...inp }), k);
+    assert.equal(kernelKey({ ...inp, tarball: '/elsewhere.tar.xz' }), k, 'the path is not an input, the version is');
+    assert.notEqual(kernelKey({ ...inp, arch: 'arm' }), k);
+    assert.notEqual(kernelKey({ ...inp, sourceVersion: 'linux-source-6.1_6.1.177-1' }), k);
+    assert.notEqual(kernelKey({ ...inp, fragments: [{ path: '/r/common.config', text: 'CONFIG_A=n\n' }] }), k);
+    assert.notEqual(kernelKey({ ...inp, patches: [{ path: '/p/0001-x.patch', bytes: new Uint8Array([1]) }] }), k);
+  });
+});

@@ -1,0 +1,406 @@
+/**
+ * QEMU for the lab: a pure command-line builder (table-tested), a runner that starts
+ * QEMU in its own process group with a hard timeout, follows the serial console log
+ * for markers, and kills the whole group on every way out; and a small QMP client
+ * for reset and physical-memory reads.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { Socket, createConnection } from 'node:net';
+import { Arch, LabError, formatDuration } from './env.js';
+
+// ---------------------------------------------------------------------------
+// The command line.
+
+export interface QemuOptions {
+  arch: Arch;
+  kernel: string;
+  initrd?: string;
+  /** A DTB to boot with instead of the one QEMU generates. */
+  dtb?: string;
+  append: string;
+  /** MiB of RAM, at 0x40000000 on `virt`. Default 1024. */
+  memory?: number;
+  /** Default cortex-a57 (arm64), cortex-a15 (arm). */
+  cpu?: string;
+  smp?: number;
+  /** QEMU puts a random /chosen/kaslr-seed and rng-seed in its DTB unless this is false. Default true. */
+  dtbRandomness?: boolean;
+  /** Where the guest's serial console (ttyAMA0) is written. */
+  serialLog: string;
+  /** A unix socket path for QMP. */
+  qmpSocket?: string;
+  /**
+   * Whether a guest reset reboots the machine (true) or ends QEMU (false, `-no-reboot`).
+   * On a reset QEMU `virt` reloads -kernel, -initrd and its DTB into RAM, as a boot
+   * loader would (HARDBOOT.md §4); scenarios that do not reset on purpose use false,
+   * so a panic with panic=-1 or a stray reset ends the run instead of looping.
+   */
+  reboot: boolean;
+}
+
+export interface Command {
+  binary: string;
+  args: string[];
+}
+
+export const QEMU_DEFAULTS: Record<Arch, { binary: string; cpu: string }> = {
+  arm64: { binary: 'qemu-system-aarch64', cpu: 'cortex-a57' },
+  arm: { binary: 'qemu-system-arm', cpu: 'cortex-a15' },
+};
+
+/** QEMU's option parser splits on commas; a path that holds one would change the meaning. */
+function optionPath(what: string, path: string): string {
+  if (path.includes(',')) throw new LabError(`${what} path must not contain a comma: ${path}`);
+  return path;
+}
+
+export function qemuCommand(o: QemuOptions): Command {
+  const d = QEMU_DEFAULTS[o.arch];
+  const machine = o.dtbRandomness === false ? 'virt,dtb-randomness=off' : 'virt';
+  const args = ['-M', machine, '-cpu', o.cpu ?? d.cpu, '-m', String(o.memory ?? 1024), '-smp', String(o.smp ?? 2)];
+  args.push('-kernel', o.kernel);
+  if (o.initrd !== undefined) args.push('-initrd', o.initrd);
+  if (o.dtb !== undefined) args.push('-dtb', o.dtb);
+  args.push('-append', o.append);
+  // No display, no network, the console to a file, and no monitor on stdio.
+  args.push('-nographic', '-nic', 'none', '-serial', `file:${optionPath('serial log', o.serialLog)}`, '-monitor', 'none');
+  if (o.qmpSocket !== undefined) args.push('-qmp', `unix:${optionPath('QMP socket', o.qmpSocket)},server=on,wait=off`);
+  if (!o.reboot) args.push('-no-reboot');
+  return { binary: d.binary, args };
+}
+
+// ---------------------------------------------------------------------------
+// QMP.
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+/** A QMP connection: commands are answered in order; asynchronous events are skipped. */
+export class Qmp {
+  private buf = '';
+  private readonly waiting: { resolve: (v: Json) => void; reject: (e: Error) => void; cmd: string }[] = [];
+  private closed = false;
+
+  private constructor(private readonly sock: Socket) {
+    sock.setEncoding('utf8');
+    sock.on('data', (d: string) => this.onData(d));
+    sock.on('close', () => {
+      this.closed = true;
+      for (const w of this.waiting.splice(0)) w.reject(new LabError(`QMP closed while waiting for ${w.cmd}`));
+    });
+    sock.on('error', () => undefined);
+  }
+
+  /** Connects once QEMU has created the socket; negotiates capabilities. */
+  static async connect(path: string, timeoutMs = 10_000): Promise<Qmp> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const sock = await new Promise<Socket>((resolve, reject) => {
+          const s = createConnection(path);
+          s.once('connect', () => resolve(s));
+          s.once('error', reject);
+        });
+        const qmp = new Qmp(sock);
+        await qmp.next('greeting'); // {"QMP": {...}}
+        await qmp.execute('qmp_capabilities');
+        return qmp;
+      } catch (e) {
+        if (Date.now() > deadline) throw new LabError(`cannot connect to QMP at ${path}: ${(e as Error).message}`);
+        await sleep(50);
+      }
+    }
+  }
+
+  private onData(d: string): void {
+    this.buf += d;
+    let nl: number;
+    while ((nl = this.buf.indexOf('\n')) >= 0) {
+      const line = this.buf.slice(0, nl).trim();
+      this.buf = this.buf.slice(nl + 1);
+      if (!line) continue;
+      let msg: { [k: string]: Json };
+      try {
+        msg = JSON.parse(line) as { [k: string]: Json };
+      } catch {
+        continue;
+      }
+      if ('event' in msg) continue;
+      const w = this.waiting.shift();
+      if (!w) continue;
+      if ('error' in msg) {
+        const err = msg['error'] as { class?: string; desc?: string };
+        w.reject(new LabError(`QMP ${w.cmd}: ${err.class ?? 'error'}: ${err.desc ?? line}`));
+      } else w.resolve('return' in msg ? msg['return']! : msg);
+    }
+  }
+
+  private next(cmd: string): Promise<Json> {
+    if (this.closed) return Promise.reject(new LabError(`QMP closed before ${cmd}`));
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject, cmd }));
+  }
+
+  execute(cmd: string, args?: { [k: string]: Json }): Promise<Json> {
+    const p = this.next(cmd);
+    this.sock.write(JSON.stringify(args ? { execute: cmd, arguments: args } : { execute: cmd }) + '\n');
+    return p;
+  }
+
+  /** A reset as from the reset button: QEMU reloads its kernel, initrd and DTB. */
+  systemReset(): Promise<Json> {
+    return this.execute('system_reset');
+  }
+
+  /** Physical memory [addr, addr+size) written to `file` by QEMU. */
+  async pmemsave(addr: number, size: number, file: string): Promise<void> {
+    await this.execute('pmemsave', { val: addr, size, filename: file });
+  }
+
+  /** Reads physical memory through pmemsave into a temporary file next to `scratch`. */
+  async readPhys(addr: number, size: number, scratch: string): Promise<Uint8Array> {
+    await this.pmemsave(addr, size, scratch);
+    try {
+      return new Uint8Array(readFileSync(scratch));
+    } finally {
+      rmSync(scratch, { force: true });
+    }
+  }
+
+  /** A human monitor command, e.g. `xp /4wx 0x40000000`; returns its text output. */
+  async hmp(command: string): Promise<string> {
+    return String(await this.execute('human-monitor-command', { 'command-line': command }));
+  }
+
+  /** Asks QEMU to exit; the connection closes as it does. */
+  async quit(): Promise<void> {
+    await this.execute('quit').catch(() => undefined);
+  }
+
+  close(): void {
+    this.sock.destroy();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The runner.
+
+/** Console lines that end a run at once: the guest kernel died. */
+export const PANIC_PATTERNS: readonly RegExp[] = [
+  /Kernel panic - not syncing/,
+  /Internal error: Oops/,
+  /Unable to handle kernel (NULL pointer dereference|paging request)/,
+];
+
+export const MARKER_PREFIX = 'HB-MARKER: ';
+
+/** `HB-MARKER: kexec-exec foo` is marker `kexec-exec`; the rest of the line is detail. */
+export function markerMatches(line: string, name: string): boolean {
+  const i = line.indexOf(MARKER_PREFIX);
+  if (i < 0) return false;
+  const rest = line.slice(i + MARKER_PREFIX.length).trimEnd();
+  return rest === name || rest.startsWith(`${name} `);
+}
+
+export interface RunSpec {
+  command: Command;
+  /** The serial log the command writes (it is truncated before QEMU starts). */
+  serialLog: string;
+  timeoutMs: number;
+  /** Markers that must appear, in this order. */
+  markers: readonly string[];
+  /** Markers that must not appear; `fail` (the guest's own failure report) always is. */
+  forbidden?: readonly string[];
+  /** When set, the runner connects to QMP there and hands it to onMarker. */
+  qmpSocket?: string;
+  /** Called once for each expected marker as it appears (e.g. to reset or read memory). */
+  onMarker?: (marker: string, ctx: { qmp?: Qmp; elapsedMs: number }) => Promise<void> | void;
+  /** After the last marker: wait for QEMU to exit by itself (the guest powers off). Default true. */
+  waitForExit?: boolean;
+  /** Poll interval of the serial log. */
+  pollMs?: number;
+}
+
+export interface RunResult {
+  log: string;
+  durationMs: number;
+  markers: { name: string; atMs: number; line: string }[];
+  exit: { code: number | null; signal: string | null } | null;
+}
+
+/** Process groups of QEMUs still running; killed if this process exits any other way. */
+const live = new Set<number>();
+let hooksInstalled = false;
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+function installHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.on('exit', () => {
+    for (const pid of live) killGroup(pid);
+  });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      for (const pid of live) killGroup(pid);
+      process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
+    });
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Reads whatever was appended to a file since `offset`. */
+class Follower {
+  private offset = 0;
+  private partial = '';
+  constructor(private readonly path: string) {}
+  /** Complete new lines (a last unterminated line is returned once `flush` is set). */
+  read(flush = false): string[] {
+    if (!existsSync(this.path)) return [];
+    const size = statSync(this.path).size;
+    let text = '';
+    if (size > this.offset) {
+      const fd = openSync(this.path, 'r');
+      try {
+        const b = Buffer.alloc(size - this.offset);
+        const n = readSync(fd, b, 0, b.length, this.offset);
+        this.offset += n;
+        text = b.subarray(0, n).toString('utf8');
+      } finally {
+        closeSync(fd);
+      }
+    }
+    const lines = (this.partial + text).split('\n');
+    this.partial = lines.pop() ?? '';
+    if (flush && this.partial) {
+      lines.push(this.partial);
+      this.partial = '';
+    }
+    return lines.map((l) => l.replace(/\r$/, ''));
+  }
+}
+
+/**
+ * Runs QEMU until every marker has appeared (and, by default, QEMU has exited), or
+ * fails with a LabError whose message is one line and whose `log` is the serial log.
+ * QEMU's own stderr goes to `<serialLog>.stderr`. Whatever happens, the process group
+ * is killed before this returns or throws.
+ */
+export async function runQemu(spec: RunSpec): Promise<RunResult> {
+  installHooks();
+  const log = spec.serialLog;
+  const stderrLog = `${log}.stderr`;
+  writeFileSync(log, '');
+  writeFileSync(stderrLog, '');
+  if (spec.qmpSocket) rmSync(spec.qmpSocket, { force: true });
+  const started = Date.now();
+  const elapsed = (): number => Date.now() - started;
+  const seen: RunResult['markers'] = [];
+  const forbidden = ['fail', ...(spec.forbidden ?? [])];
+  const waitForExit = spec.waitForExit ?? true;
+
+  let child: ChildProcess;
+  try {
+    child = spawn(spec.command.binary, spec.command.args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    throw new LabError(`cannot start ${spec.command.binary}: ${(e as Error).message}`, log);
+  }
+  let exit: RunResult['exit'] = null;
+  let spawnError: Error | undefined;
+  let stderrTail = '';
+  const onOut = (d: Buffer): void => {
+    writeFileSync(stderrLog, d, { flag: 'a' });
+    stderrTail = (stderrTail + d.toString('utf8')).slice(-2000);
+  };
+  child.stdout?.on('data', onOut);
+  child.stderr?.on('data', onOut);
+  const exited = new Promise<void>((resolve) => {
+    child.once('error', (e) => {
+      spawnError = e;
+      resolve();
+    });
+    child.once('exit', (code, signal) => {
+      exit = { code, signal };
+      resolve();
+    });
+  });
+  if (child.pid !== undefined) live.add(child.pid);
+
+  const lastStderr = (): string => {
+    const l = stderrTail.trim().split('\n').pop()?.trim();
+    return l ? `; QEMU said: ${l}` : '';
+  };
+  const fail = (msg: string): never => {
+    throw new LabError(`${msg} after ${formatDuration(elapsed())}`, log);
+  };
+
+  const follower = new Follower(log);
+  let qmp: Qmp | undefined;
+  try {
+    if (spec.qmpSocket) {
+      const q = spec.qmpSocket;
+      qmp = await Promise.race([Qmp.connect(q, Math.min(10_000, spec.timeoutMs)), exited.then(() => undefined)]);
+      if (!qmp) fail(`QEMU exited before its QMP socket answered${lastStderr()}`);
+    }
+    const scan = async (lines: string[]): Promise<void> => {
+      for (const line of lines) {
+        for (const p of PANIC_PATTERNS) if (p.test(line)) fail(`guest kernel panic: ${line.trim()}`);
+        const next = spec.markers[seen.length];
+        if (next !== undefined && markerMatches(line, next)) {
+          seen.push({ name: next, atMs: elapsed(), line });
+          if (spec.onMarker) await spec.onMarker(next, { qmp, elapsedMs: elapsed() });
+          continue;
+        }
+        for (const f of forbidden) {
+          if (markerMatches(line, f)) {
+            const detail = line.slice(line.indexOf(MARKER_PREFIX) + MARKER_PREFIX.length).trim();
+            fail(f === 'fail' ? `guest reported: ${detail}` : `unexpected marker '${detail}'`);
+          }
+        }
+      }
+    };
+    const want = (): string => {
+      const next = spec.markers[seen.length];
+      return next === undefined ? 'QEMU to exit' : `marker '${next}'`;
+    };
+    const deadline = started + spec.timeoutMs;
+    for (;;) {
+      const done = exit !== null || spawnError !== undefined;
+      await scan(follower.read(done));
+      if (spawnError) fail(`cannot start ${spec.command.binary}: ${spawnError.message}`);
+      const allSeen = seen.length === spec.markers.length;
+      if (allSeen && (!waitForExit || done)) break;
+      if (done) {
+        const e = exit as RunResult['exit'];
+        const how = e?.signal ? `was killed by ${e.signal}` : `exited with code ${e?.code}`;
+        fail(`QEMU ${how} before ${want()}${seen.length ? ` (last seen '${seen[seen.length - 1]!.name}')` : ''}${lastStderr()}`);
+      }
+      if (Date.now() >= deadline) {
+        fail(`timeout (${formatDuration(spec.timeoutMs)}) waiting for ${want()}${seen.length ? ` (last seen '${seen[seen.length - 1]!.name}')` : ''}`);
+      }
+      await Promise.race([sleep(spec.pollMs ?? 50), exited]);
+    }
+    const e = exit as RunResult['exit'];
+    if (waitForExit && e && e.code !== 0) fail(`QEMU exited with code ${e.code ?? e.signal} after the last marker${lastStderr()}`);
+    return { log, durationMs: elapsed(), markers: seen, exit };
+  } finally {
+    if (qmp) {
+      if (exit === null) await Promise.race([qmp.quit(), sleep(500)]);
+      qmp.close();
+    }
+    if (child.pid !== undefined) {
+      killGroup(child.pid);
+      live.delete(child.pid);
+    }
+    if (exit === null && spawnError === undefined) await Promise.race([exited, sleep(2000)]);
+    if (spec.qmpSocket) rmSync(spec.qmpSocket, { force: true });
+  }
+}
