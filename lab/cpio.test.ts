@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { entriesFromDir, gzipCpio, newcArchive } from './cpio.js';
+import { entriesFromDir, gzipCpio, newcArchive, withParents } from './cpio.js';
 
 describe('newc cpio writer', () => {
   const dir = mkdtempSync(join(tmpdir(), 'hb-cpio-'));
@@ -67,6 +67,19 @@ describe('newc cpio writer', () => {
     assert.deepEqual(
       e.map((x) => `${x.type} ${x.path}`),
       ['file a', 'dir b', 'dir b/c', 'file b/c/d', 'symlink b/l'],
+    );
+  });
+
+  it('adds missing parent directories once, before their children', () => {
+    const e = withParents([
+      { type: 'file', path: 'lab/scenarios/boot.sh', data: new Uint8Array() },
+      { type: 'dir', path: 'lab' },
+      { type: 'file', path: '/lab/x', data: new Uint8Array() },
+      { type: 'dir', path: 'dev', mode: 0o700 },
+    ]);
+    assert.deepEqual(
+      e.map((x) => `${x.type} ${x.path}`),
+      ['dir lab', 'dir lab/scenarios', 'file lab/scenarios/boot.sh', 'file /lab/x', 'dir dev'],
     );
   });
 

@@ -78,8 +78,35 @@ export function newcArchive(entries: readonly CpioEntry[]): Buffer {
   return Buffer.concat(parts);
 }
 
+/**
+ * The kernel's unpacker does not create missing parent directories (init/initramfs.c
+ * just calls mkdir), so every entry's parents are listed first, once.
+ */
+export function withParents(entries: readonly CpioEntry[]): CpioEntry[] {
+  const dirs = new Set<string>();
+  const out: CpioEntry[] = [];
+  for (const e of entries) {
+    const parts = e.path.replace(/^\/+/, '').split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const d = parts.slice(0, i).join('/');
+      if (!dirs.has(d)) {
+        dirs.add(d);
+        out.push({ type: 'dir', path: d });
+      }
+    }
+    if (e.type === 'dir') {
+      const d = e.path.replace(/^\/+/, '');
+      if (dirs.has(d)) continue;
+      dirs.add(d);
+    }
+    out.push(e);
+  }
+  return out;
+}
+
+/** A gzip'd newc archive of `entries`, their missing parent directories added. */
 export function gzipCpio(entries: readonly CpioEntry[], level = 6): Buffer {
-  return gzipSync(newcArchive(entries), { level });
+  return gzipSync(newcArchive(withParents(entries)), { level });
 }
 
 /**

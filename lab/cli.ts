@@ -1,0 +1,129 @@
+/**
+ * `npm run lab -- <scenario|build|list> [--arch arm|arm64] [--timeout-scale N]`
+ *
+ * Builds what is missing (kernel, guest), boots the scenario on each arch asked for
+ * (both by default), prints one PASS/FAIL line per QEMU boot on stdout and timings on
+ * stderr. Exit 0 when everything passed; on failure 1 with a one-line reason and the
+ * log path; 2 for bad arguments. This is the only place the lab decides an exit code.
+ */
+import { pathToFileURL } from 'node:url';
+import { ARCHES, Arch, LabError, formatDuration } from './env.js';
+import { buildGuest } from './guest.js';
+import { buildKernel } from './kernel.js';
+import { SCENARIOS, VariantResult, describeResult, findScenario, runScenario } from './scenarios.js';
+import { UsageError } from '../src/errors.js';
+
+interface Args {
+  command: string;
+  arches: Arch[];
+  timeoutScale: number;
+}
+
+const USAGE = `usage: npm run lab -- <command> [--arch arm|arm64] [--timeout-scale N]
+commands:
+  list            the scenarios
+  build           build the kernel and guest, boot nothing
+${SCENARIOS.map((s) => `  ${s.name.padEnd(15)} ${s.summary}`).join('\n')}
+--arch may be repeated or comma-separated; default: both.`;
+
+export function parseArgs(argv: readonly string[]): Args {
+  let command: string | undefined;
+  const arches: Arch[] = [];
+  let timeoutScale = 1;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = (): string => {
+      const eq = a.indexOf('=');
+      if (eq >= 0) return a.slice(eq + 1);
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--arch' || a.startsWith('--arch=')) {
+      for (const x of value().split(',')) {
+        if (x !== 'arm' && x !== 'arm64') throw new UsageError(`--arch: expected arm or arm64, found '${x}'`);
+        if (!arches.includes(x)) arches.push(x);
+      }
+    } else if (a === '--timeout-scale' || a.startsWith('--timeout-scale=')) {
+      timeoutScale = Number(value());
+      if (!(timeoutScale > 0)) throw new UsageError(`--timeout-scale: expected a positive number`);
+    } else if (a === '-h' || a === '--help') {
+      command = 'help';
+    } else if (a.startsWith('-')) {
+      throw new UsageError(`unknown option ${a}`);
+    } else if (command === undefined) {
+      command = a;
+    } else {
+      throw new UsageError(`unexpected argument '${a}'`);
+    }
+  }
+  if (command === undefined) throw new UsageError('no command given');
+  if (!['list', 'build', 'help'].includes(command) && !findScenario(command)) {
+    throw new UsageError(`unknown scenario '${command}' (${SCENARIOS.map((s) => s.name).join(', ')})`);
+  }
+  return { command, arches: arches.length > 0 ? arches : [...ARCHES], timeoutScale };
+}
+
+function note(msg: string): void {
+  process.stderr.write(`[lab] ${msg}\n`);
+}
+
+async function run(args: Args): Promise<number> {
+  if (args.command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (args.command === 'list') {
+    for (const s of SCENARIOS) process.stdout.write(`${s.name}\t${s.summary}\n`);
+    return 0;
+  }
+  const scenario = findScenario(args.command);
+  const results: VariantResult[] = [];
+  for (const arch of args.arches) {
+    let t = Date.now();
+    const kernel = await buildKernel(arch);
+    note(`${arch} kernel ${kernel.built ? 'built' : 'cached'} in ${formatDuration(Date.now() - t)}: ${kernel.image}`);
+    t = Date.now();
+    const guest = await buildGuest(arch, kernel);
+    const built = guest.layers.filter((l) => l.built).map((l) => l.name);
+    note(
+      `${arch} guest ${built.length ? `built (${built.join(', ')})` : 'cached'} in ${formatDuration(Date.now() - t)}: ${guest.initrd}` +
+        (guest.hasBundle ? '' : ' (no dist/hardboot.mjs: no /usr/bin/hardboot in the guest)'),
+    );
+    if (!scenario) continue;
+    for (const r of await runScenario(scenario, arch, kernel, guest, { timeoutScale: args.timeoutScale })) {
+      results.push(r);
+      if (r.ok) process.stdout.write(`${describeResult(r)}\n  log: ${r.log}\n`);
+      else process.stderr.write(`${describeResult(r)}\n  log: ${r.log}\n`);
+    }
+  }
+  return results.every((r) => r.ok) ? 0 : 1;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    return await run(parseArgs(argv));
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`lab: ${e.message}\n${USAGE}\n`);
+      return 2;
+    }
+    if (e instanceof LabError) {
+      process.stderr.write(`lab: ${e.message}\n${e.log ? `  log: ${e.log}\n` : ''}`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`lab: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

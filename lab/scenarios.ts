@@ -1,0 +1,182 @@
+/**
+ * Lab scenarios: what the guest is asked to do (hb.scenario= on its command line,
+ * carried out by lab/guest/scenarios/<name>.sh) and which console markers prove it
+ * worked. One scenario may boot QEMU more than once (variants).
+ */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Arch, LabError, cacheDir, ensureDir, formatDuration } from './env.js';
+import { GuestImage } from './guest.js';
+import { KernelArtifacts } from './kernel.js';
+import { QemuOptions, RunResult, qemuCommand, runQemu } from './qemu.js';
+
+export interface Variant {
+  /** '' for the only variant. */
+  label: string;
+  /** Words for the guest script (hb.args=a,b). */
+  args: string[];
+  markers: string[];
+  forbidden: string[];
+  timeoutMs: number;
+  /** false: -M virt,dtb-randomness=off (no kaslr-seed/rng-seed in QEMU's DTB). */
+  dtbRandomness: boolean;
+  /** Whether a guest reset must reboot the machine (no -no-reboot). */
+  reboot: boolean;
+}
+
+export interface Scenario {
+  name: string;
+  summary: string;
+  /** The guest needs /usr/bin/hardboot (dist/hardboot.mjs). */
+  needsBundle: boolean;
+  variants(arch: Arch): Variant[];
+}
+
+/** Markers printed by the second kernel's /init (lab/guest/second-init.sh). */
+const SECOND_KERNEL = ['second-init', 'marker=second'];
+
+const BOOT_TIMEOUT_MS = 90_000;
+const KEXEC_TIMEOUT_MS = 180_000;
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'boot',
+    summary: 'the guest reaches its /init, prints a marker and powers off',
+    needsBundle: false,
+    variants: () => [
+      { label: '', args: [], markers: ['init', 'boot-ok', 'done'], forbidden: [], timeoutMs: BOOT_TIMEOUT_MS, dtbRandomness: true, reboot: false },
+    ],
+  },
+  {
+    name: 'kexec-tools',
+    summary: "Debian's kexec -l the lab kernel with a marker on its command line, kexec -e; the second kernel sees the marker",
+    needsBundle: false,
+    variants: (arch) => [
+      {
+        label: '',
+        args: [],
+        markers: ['init', 'kexec-load', 'kexec-exec', ...SECOND_KERNEL],
+        // The first kernel must not get past kexec -e.
+        forbidden: ['done'],
+        timeoutMs: KEXEC_TIMEOUT_MS,
+        // Debian's kexec-tools 2.0.26 fails on arm64 with "setup_2nd_dtb failed" when the
+        // DTB has a non-zero /chosen/kaslr-seed and the kernel (no RANDOMIZE_BASE) left it
+        // there (HARDBOOT.md §4). This reference run turns QEMU's DTB randomness off; our
+        // own loader runs with it on and must cope.
+        dtbRandomness: arch !== 'arm64',
+        reboot: false,
+      },
+    ],
+  },
+  {
+    name: 'kexec',
+    summary: 'our hardboot -l / hardboot -e (plain kexec), with the running tree and with --dtb=<file>',
+    needsBundle: true,
+    variants: () =>
+      [
+        { label: 'running-tree', args: [] as string[] },
+        { label: 'dtb-file', args: ['dtb-file'] },
+      ].map((v) => ({
+        ...v,
+        markers: ['init', 'kexec-load', 'kexec-exec', ...SECOND_KERNEL],
+        forbidden: ['done'],
+        timeoutMs: KEXEC_TIMEOUT_MS,
+        dtbRandomness: true,
+        reboot: false,
+      })),
+  },
+];
+
+export function findScenario(name: string): Scenario | undefined {
+  return SCENARIOS.find((s) => s.name === name);
+}
+
+/** The kernel command line of the first kernel for one variant. */
+export function guestAppend(scenario: string, v: Variant): string {
+  const words = ['console=ttyAMA0', 'earlycon', 'panic=-1', `hb.scenario=${scenario}`];
+  if (v.args.length > 0) words.push(`hb.args=${v.args.join(',')}`);
+  return words.join(' ');
+}
+
+export interface VariantResult {
+  scenario: string;
+  arch: Arch;
+  variant: string;
+  ok: boolean;
+  durationMs: number;
+  log: string;
+  /** One line, when !ok. */
+  reason?: string;
+  markers?: RunResult['markers'];
+}
+
+export interface RunScenarioOptions {
+  cache?: string;
+  /** Replace the QEMU binary (tests). */
+  qemuBinary?: string;
+  timeoutScale?: number;
+}
+
+/** Boots every variant of `scenario` on `arch`; never throws for a failed run, returns it. */
+export async function runScenario(
+  scenario: Scenario,
+  arch: Arch,
+  kernel: KernelArtifacts,
+  guest: GuestImage,
+  opts: RunScenarioOptions = {},
+): Promise<VariantResult[]> {
+  const logs = ensureDir(join(opts.cache ?? cacheDir(), 'logs'));
+  const results: VariantResult[] = [];
+  for (const v of scenario.variants(arch)) {
+    const name = [scenario.name, arch, v.label].filter(Boolean).join('-');
+    const serialLog = join(logs, `lab-${name}.log`);
+    const base = { scenario: scenario.name, arch, variant: v.label, log: serialLog };
+    if (scenario.needsBundle && !guest.hasBundle) {
+      results.push({
+        ...base,
+        ok: false,
+        durationMs: 0,
+        reason: `the guest has no hardboot: dist/hardboot.mjs is missing (\`npm run build\` makes it)`,
+      });
+      continue;
+    }
+    const qo: QemuOptions = {
+      arch,
+      kernel: kernel.image,
+      initrd: guest.initrd,
+      append: guestAppend(scenario.name, v),
+      serialLog,
+      // In /tmp: a unix socket path must stay under 108 bytes, whatever $HARDBOOT_CACHE is.
+      qmpSocket: join(tmpdir(), `hb-qmp-${name}-${process.pid}.sock`),
+      dtbRandomness: v.dtbRandomness,
+      reboot: v.reboot,
+    };
+    const cmd = qemuCommand(qo);
+    if (opts.qemuBinary) cmd.binary = opts.qemuBinary;
+    const started = Date.now();
+    try {
+      const r = await runQemu({
+        command: cmd,
+        serialLog,
+        qmpSocket: qo.qmpSocket,
+        timeoutMs: v.timeoutMs * (opts.timeoutScale ?? 1),
+        markers: v.markers,
+        forbidden: v.forbidden,
+      });
+      results.push({ ...base, ok: true, durationMs: r.durationMs, markers: r.markers });
+    } catch (e) {
+      if (!(e instanceof LabError)) throw e;
+      results.push({ ...base, ok: false, durationMs: Date.now() - started, reason: e.message, log: e.log ?? serialLog });
+    }
+  }
+  return results;
+}
+
+export function describeResult(r: VariantResult): string {
+  const name = [r.scenario, r.arch, r.variant].filter(Boolean).join(' ');
+  if (r.ok) {
+    const steps = (r.markers ?? []).map((m) => `${m.name}@${formatDuration(m.atMs)}`).join(' ');
+    return `PASS ${name} in ${formatDuration(r.durationMs)} (${steps})`;
+  }
+  return `FAIL ${name}: ${r.reason}`;
+}
