@@ -6,7 +6,9 @@
  * stderr. Exit 0 when everything passed; on failure 1 with a one-line reason and the
  * log path; 2 for bad arguments. This is the only place the lab decides an exit code.
  */
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { formatBench, parseBench, summarise } from './bench.js';
 import { ARCHES, Arch, LabError, formatDuration } from './env.js';
 import { buildGuest } from './guest.js';
 import { buildKernel } from './kernel.js';
@@ -79,24 +81,30 @@ async function run(args: Args): Promise<number> {
   }
   const scenario = findScenario(args.command);
   const results: VariantResult[] = [];
+  const bench: string[] = [];
   for (const arch of args.arches) {
     let t = Date.now();
     const kernel = await buildKernel(arch);
     note(`${arch} kernel ${kernel.built ? 'built' : 'cached'} in ${formatDuration(Date.now() - t)}: ${kernel.image}`);
     t = Date.now();
-    const guest = await buildGuest(arch, kernel);
+    // scripts/lab.mjs sets this when the bundle did not build: better no hardboot in
+    // the guest than a stale one.
+    const bundleError = process.env['HARDBOOT_LAB_BUNDLE_ERROR'];
+    const guest = await buildGuest(arch, kernel, bundleError ? { bundle: null, noBundleReason: bundleError } : {});
     const built = guest.layers.filter((l) => l.built).map((l) => l.name);
     note(
       `${arch} guest ${built.length ? `built (${built.join(', ')})` : 'cached'} in ${formatDuration(Date.now() - t)}: ${guest.initrd}` +
-        (guest.hasBundle ? '' : ' (no dist/hardboot.mjs: no /usr/bin/hardboot in the guest)'),
+        (guest.hasBundle ? '' : ` (no /usr/bin/hardboot: ${guest.noBundleReason})`),
     );
     if (!scenario) continue;
     for (const r of await runScenario(scenario, arch, kernel, guest, { timeoutScale: args.timeoutScale })) {
       results.push(r);
       if (r.ok) process.stdout.write(`${describeResult(r)}\n  log: ${r.log}\n`);
       else process.stderr.write(`${describeResult(r)}\n  log: ${r.log}\n`);
+      if (r.ok && scenario.name === 'bench') bench.push(...formatBench(arch, summarise(parseBench(readFileSync(r.log, 'utf8')))));
     }
   }
+  if (bench.length > 0) process.stdout.write(`\n${bench.join('\n')}\n`);
   return results.every((r) => r.ok) ? 0 : 1;
 }
 

@@ -240,6 +240,8 @@ export interface GuestImage {
   layers: { name: string; path: string; key: string; built: boolean }[];
   /** True when the bundle layer is present (dist/hardboot.mjs existed). */
   hasBundle: boolean;
+  /** Why there is no bundle layer, for the scenarios that need one. */
+  noBundleReason?: string;
 }
 
 function guestDir(arch: Arch, cache: string): string {
@@ -384,8 +386,10 @@ function buildSecond(arch: Arch, debs: DebFile[], debDir: string, out: string, c
 
 export interface GuestOptions {
   cache?: string;
-  /** Include dist/hardboot.mjs (the `kexec` scenario needs it). */
+  /** The bundle to put at /opt/hardboot (default dist/hardboot.mjs); null: none. */
   bundle?: string | null;
+  /** With bundle: null, the reason reported to scenarios that need it. */
+  noBundleReason?: string;
 }
 
 /**
@@ -478,6 +482,11 @@ export async function buildGuest(arch: Arch, kernel: KernelArtifacts, opts: Gues
     layers.push({ name: 'bundle', path: bundle, key: bundleKey, built });
     hasBundle = true;
   }
+  const noBundleReason = hasBundle
+    ? undefined
+    : bundleSrc === null
+      ? (opts.noBundleReason ?? 'no bundle was asked for')
+      : `${bundleSrc} is missing (\`npm run build\` makes it)`;
 
   // The concatenation. Named by its layers' keys; old ones are removed.
   const key = sha256(layers.map((l) => l.key)).slice(0, 16);
@@ -489,5 +498,5 @@ export async function buildGuest(arch: Arch, kernel: KernelArtifacts, opts: Gues
     for (const l of layers.slice(1)) writeFileSync(tmp, readFileSync(l.path), { flag: 'a' });
     renameSync(tmp, initrd);
   }
-  return { arch, initrd, layers, hasBundle };
+  return { arch, initrd, layers, hasBundle, noBundleReason };
 }

@@ -41,10 +41,10 @@ const KEXEC_TIMEOUT_MS = 180_000;
 export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'boot',
-    summary: 'the guest reaches its /init, prints a marker and powers off',
+    summary: 'the guest reaches its /init, runs Node with koffi, prints markers and powers off',
     needsBundle: false,
     variants: () => [
-      { label: '', args: [], markers: ['init', 'boot-ok', 'done'], forbidden: [], timeoutMs: BOOT_TIMEOUT_MS, dtbRandomness: true, reboot: false },
+      { label: '', args: [], markers: ['init', 'boot-ok', 'node-ok', 'done'], forbidden: [], timeoutMs: BOOT_TIMEOUT_MS, dtbRandomness: true, reboot: false },
     ],
   },
   {
@@ -84,6 +84,23 @@ export const SCENARIOS: readonly Scenario[] = [
         dtbRandomness: true,
         reboot: false,
       })),
+  },
+  {
+    name: 'bench',
+    summary: 'wall time and peak RSS of hardboot -l vs kexec-tools kexec -l in the guest (npm run bench:lab)',
+    needsBundle: true,
+    variants: (arch) => [
+      {
+        label: '',
+        args: [],
+        markers: ['init', 'bench-done', 'done'],
+        forbidden: [],
+        timeoutMs: 10 * 60_000,
+        // kexec-tools must run, so as in kexec-tools: no kaslr-seed on arm64 (both tools see the same DTB).
+        dtbRandomness: arch !== 'arm64',
+        reboot: false,
+      },
+    ],
   },
 ];
 
@@ -136,7 +153,7 @@ export async function runScenario(
         ...base,
         ok: false,
         durationMs: 0,
-        reason: `the guest has no hardboot: dist/hardboot.mjs is missing (\`npm run build\` makes it)`,
+        reason: `the guest has no /usr/bin/hardboot: ${guest.noBundleReason ?? 'no bundle'}`,
       });
       continue;
     }

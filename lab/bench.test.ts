@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { formatBench, parseBench, parseElapsed, rssFactor, summarise } from './bench.js';
+
+describe('bench figures', () => {
+  it('corrects the RSS unit from the 64 MiB calibration run', () => {
+    const buggy = 'HB-MARKER: bench-calibration rss_kb=264000\nHB-MARKER: bench tool=x run=1 wall=0m 1.00s rss_kb=40000\n';
+    assert.equal(rssFactor(buggy), 4);
+    assert.deepEqual(parseBench(buggy), [{ tool: 'x', run: 1, wallMs: 1000, rssKb: 10000 }]);
+    assert.equal(rssFactor('HB-MARKER: bench-calibration rss_kb=66500\n'), 1);
+    assert.equal(rssFactor('no calibration'), 1);
+  });
+  it('reads time -v elapsed times', () => {
+    assert.equal(parseElapsed('0m 0.35s'), 350);
+    assert.equal(parseElapsed('1h 2m 3.04s'), 3_723_040);
+    assert.equal(parseElapsed('0:03.21'), 3210);
+    assert.equal(parseElapsed('1:02.5'), 62500);
+    assert.equal(parseElapsed('1:00:00'), 3_600_000);
+    assert.throws(() => parseElapsed('3.2'), /cannot read the elapsed time '3.2'/);
+  });
+  it('summarises the markers of a run', () => {
+    const log = [
+      '[    3.1] random noise',
+      'HB-MARKER: bench tool=kexec-tools run=1 wall=0:00.40 rss_kb=2000',
+      'HB-MARKER: bench tool=kexec-tools run=2 wall=0:00.20 rss_kb=2100',
+      'HB-MARKER: bench tool=kexec-tools run=3 wall=0:00.30 rss_kb=1900',
+      'HB-MARKER: bench tool=hardboot run=1 wall=0:03.00 rss_kb=51200',
+      'HB-MARKER: bench tool=hardboot run=2 wall=0:02.00 rss_kb=40000',
+      'HB-MARKER: bench-done',
+    ].join('\r\n');
+    const s = summarise(parseBench(log));
+    assert.deepEqual(s, [
+      { tool: 'kexec-tools', runs: 3, medianWallMs: 300, peakRssKb: 2100 },
+      { tool: 'hardboot', runs: 2, medianWallMs: 2500, peakRssKb: 51200 },
+    ]);
+    const lines = formatBench('arm64', s);
+    assert.equal(lines.length, 3);
+    assert.match(lines[1]!, /hardboot +median 2\.50s over 2 run\(s\), peak RSS 50\.0 MiB/);
+    assert.match(lines[2]!, /8\.33x \(goal <= 1\.5x: NOT met\)/);
+  });
+});
