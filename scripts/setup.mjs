@@ -41,6 +41,8 @@ const PACKAGES = {
     ['make', 'make'],
     ['gcc', 'gcc'],
     ['kmod', 'depmod'],
+    // the lab keeps the unpacked kernel source as a git tree and applies patches with git am
+    ['git', 'git'],
   ],
 };
 

@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// npm run lab -- <scenario|build|list> [--arch arm|arm64]   (see lab/cli.ts)
+// 1. installs the lab's Debian packages (scripts/setup.mjs lab),
+// 2. compiles the TypeScript (tsc; type errors outside lab/ are reported but do not
+//    stop the lab: tsc still emits, and the lab does not import that code),
+// 3. bundles dist/hardboot.mjs (scripts/bundle.mjs) for the guest; if that fails the
+//    guest is built without it and the scenarios that need it fail saying why,
+// 4. runs build/lab/cli.js with the arguments.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const note = (m) => process.stderr.write(`[lab] ${m}\n`);
+const node = (args, opts = {}) => spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', ...opts });
+
+const setup = node([join(root, 'scripts', 'setup.mjs'), 'lab']);
+if (setup.status !== 0) process.exit(setup.status ?? 1);
+
+const tsc = node([join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json', '--pretty', 'false'], {
+  stdio: ['ignore', 'pipe', 'pipe'],
+  encoding: 'utf8',
+});
+if (tsc.status !== 0) {
+  const lines = `${tsc.stdout}${tsc.stderr}`.split('\n').filter((l) => /error TS/.test(l));
+  const ours = lines.filter((l) => l.startsWith('lab/') || l.startsWith('scripts/lab'));
+  if (ours.length > 0 || !existsSync(join(root, 'build', 'lab', 'cli.js'))) {
+    process.stderr.write(`${tsc.stdout}${tsc.stderr}`);
+    note('tsc failed in the lab');
+    process.exit(1);
+  }
+  note(`tsc: ${lines.length} type error(s) outside lab/ ignored (first: ${lines[0] ?? '?'})`);
+}
+
+const env = { ...process.env };
+const bundle = node([join(root, 'scripts', 'bundle.mjs')], { stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8' });
+if (bundle.status !== 0) {
+  const first = (bundle.stderr ?? '').split('\n').find((l) => l.trim()) ?? `exit ${bundle.status}`;
+  process.stderr.write(bundle.stderr ?? '');
+  note(`scripts/bundle.mjs failed; the guest gets no hardboot`);
+  env.HARDBOOT_LAB_BUNDLE_ERROR = `scripts/bundle.mjs failed: ${first.trim()}`;
+}
+
+const lab = node([join(root, 'build', 'lab', 'cli.js'), ...process.argv.slice(2)], { env });
+process.exit(lab.status ?? 1);
