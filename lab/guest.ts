@@ -270,6 +270,13 @@ function writeAtomic(path: string, data: Uint8Array): void {
   renameSync(`${path}.tmp`, path);
 }
 
+/** Removes the other `<kind>-<key>.cpio.gz` files beside `keep`: old layers are never reused. */
+function pruneLayers(dir: string, kind: string, keep: string): void {
+  for (const f of readdirSync(dir)) {
+    if (f.startsWith(`${kind}-`) && f.endsWith('.cpio.gz') && join(dir, f) !== keep) rmSync(join(dir, f), { force: true });
+  }
+}
+
 const DEV_NODES: CpioEntry[] = [
   { type: 'dir', path: 'dev' },
   // The kernel opens /dev/console for /init before anything can mount devtmpfs.
@@ -412,6 +419,7 @@ export async function buildGuest(arch: Arch, kernel: KernelArtifacts, opts: Gues
     try {
       writeFileSync(log, '');
       await buildBase(arch, baseKey, debs, base, cache, log);
+      pruneLayers(dir, 'base', base);
       built = true;
     } finally {
       release();
@@ -424,7 +432,10 @@ export async function buildGuest(arch: Arch, kernel: KernelArtifacts, opts: Gues
   const bb = debs.find((d) => d.file.startsWith('busybox-static_'));
   const secondKey = sha256([`second-${GUEST_SCRIPT_VERSION}`, arch, bb?.sha256 ?? '', secondInit]).slice(0, 16);
   const second = join(dir, `second-${secondKey}.cpio.gz`);
-  if (!existsSync(second)) buildSecond(arch, debs, await fetchDebs(arch, debs, cache, log), second, cache);
+  if (!existsSync(second)) {
+    buildSecond(arch, debs, await fetchDebs(arch, debs, cache, log), second, cache);
+    pruneLayers(dir, 'second', second);
+  }
   const bootKey = sha256([`boot-${GUEST_SCRIPT_VERSION}`, kernel.key, secondKey]).slice(0, 16);
   const boot = join(dir, `boot-${bootKey}.cpio.gz`);
   built = false;
@@ -440,6 +451,7 @@ export async function buildGuest(arch: Arch, kernel: KernelArtifacts, opts: Gues
         1, // the kernel image and the initrd are already compressed
       ),
     );
+    pruneLayers(dir, 'boot', boot);
     built = true;
   }
   layers.push({ name: 'boot', path: boot, key: bootKey, built });
@@ -456,6 +468,7 @@ export async function buildGuest(arch: Arch, kernel: KernelArtifacts, opts: Gues
       else entries.push({ type: 'file', path: `lab/${f.rel}`, mode: f.mode, data: f.data });
     }
     writeAtomic(lab, gzipCpio(entries));
+    pruneLayers(dir, 'lab', lab);
     built = true;
   }
   layers.push({ name: 'lab', path: lab, key: labKey, built });
@@ -477,6 +490,7 @@ export async function buildGuest(arch: Arch, kernel: KernelArtifacts, opts: Gues
           { type: 'file', path: GUEST_PATHS.wrapper, mode: 0o755, data: wrapper },
         ]),
       );
+      pruneLayers(dir, 'bundle', bundle);
       built = true;
     }
     layers.push({ name: 'bundle', path: bundle, key: bundleKey, built });
@@ -492,7 +506,7 @@ export async function buildGuest(arch: Arch, kernel: KernelArtifacts, opts: Gues
   const key = sha256(layers.map((l) => l.key)).slice(0, 16);
   const initrd = join(dir, `initrd-${key}.cpio.gz`);
   if (!existsSync(initrd)) {
-    for (const f of readdirSync(dir)) if (f.startsWith('initrd-')) rmSync(join(dir, f), { force: true });
+    pruneLayers(dir, 'initrd', initrd);
     const tmp = `${initrd}.tmp`;
     copyFileSync(layers[0]!.path, tmp);
     for (const l of layers.slice(1)) writeFileSync(tmp, readFileSync(l.path), { flag: 'a' });

@@ -171,7 +171,11 @@ export function kernelInputs(arch: Arch, tarball = process.env['HARDBOOT_LINUX_T
   return { arch, tarball, sourceVersion: tarballVersion(tarball), fragments, patches: patchSeries() };
 }
 
-export function patchSeries(dir = join(repoRoot, 'kernel', 'patches', 'linux-6.1')): { path: string; bytes: Uint8Array }[] {
+/**
+ * The series: kernel/patches/linux-6.1/*.patch in name order, or the directory in
+ * $HARDBOOT_KERNEL_PATCHES (to try a series before it is committed).
+ */
+export function patchSeries(dir = process.env['HARDBOOT_KERNEL_PATCHES'] ?? join(repoRoot, 'kernel', 'patches', 'linux-6.1')): { path: string; bytes: Uint8Array }[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((f) => f.endsWith('.patch'))

@@ -5,7 +5,7 @@
  * for reset and physical-memory reads.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Socket, createConnection } from 'node:net';
 import { Arch, LabError, formatDuration } from './env.js';
 
@@ -239,6 +239,40 @@ function killGroup(pid: number): void {
   }
 }
 
+/**
+ * Whether any process of group `pgid` is still running. Zombies do not count: they
+ * are dead, only not yet reaped (and the reaper of orphans may be slow to do it).
+ */
+export function groupAlive(pgid: number): boolean {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return false;
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(f[2]) === pgid && f[0] !== 'Z' && f[0] !== 'X') return true;
+  }
+  return false;
+}
+
+async function waitGroupGone(pid: number, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (groupAlive(pid) && Date.now() < deadline) {
+    killGroup(pid);
+    await sleep(10);
+  }
+}
+
 function installHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
@@ -348,7 +382,10 @@ export async function runQemu(spec: RunSpec): Promise<RunResult> {
     if (spec.qmpSocket) {
       const q = spec.qmpSocket;
       qmp = await Promise.race([Qmp.connect(q, Math.min(10_000, spec.timeoutMs)), exited.then(() => undefined)]);
-      if (!qmp) fail(`QEMU exited before its QMP socket answered${lastStderr()}`);
+      if (!qmp) {
+        if (spawnError) fail(`cannot start ${spec.command.binary}: ${spawnError.message}`);
+        fail(`QEMU exited before its QMP socket answered${lastStderr()}`);
+      }
     }
     const scan = async (lines: string[]): Promise<void> => {
       for (const line of lines) {
@@ -398,9 +435,12 @@ export async function runQemu(spec: RunSpec): Promise<RunResult> {
     }
     if (child.pid !== undefined) {
       killGroup(child.pid);
+      if (exit === null && spawnError === undefined) await Promise.race([exited, sleep(2000)]);
+      // SIGKILL is delivered asynchronously: wait until no process of the group is left
+      // (helpers QEMU started included), so a caller can rely on it.
+      await waitGroupGone(child.pid, 2000);
       live.delete(child.pid);
     }
-    if (exit === null && spawnError === undefined) await Promise.race([exited, sleep(2000)]);
     if (spec.qmpSocket) rmSync(spec.qmpSocket, { force: true });
   }
 }

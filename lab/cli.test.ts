@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { UsageError } from '../src/errors.js';
+import { parseArgs } from './cli.js';
+
+describe('lab CLI arguments', () => {
+  it('defaults to both arches', () => {
+    assert.deepEqual(parseArgs(['boot']), { command: 'boot', arches: ['arm', 'arm64'], timeoutScale: 1 });
+  });
+  it('takes --arch repeated, comma-separated or with =', () => {
+    assert.deepEqual(parseArgs(['kexec', '--arch', 'arm64']).arches, ['arm64']);
+    assert.deepEqual(parseArgs(['kexec', '--arch=arm64,arm']).arches, ['arm64', 'arm']);
+    assert.deepEqual(parseArgs(['--arch', 'arm', 'kexec-tools', '--arch', 'arm']).arches, ['arm']);
+    assert.equal(parseArgs(['bench', '--timeout-scale', '2.5']).timeoutScale, 2.5);
+  });
+  it('rejects bad input with a UsageError that says what was wrong', () => {
+    const cases: [string[], RegExp][] = [
+      [[], /no command given/],
+      [['nosuch'], /unknown scenario 'nosuch' \(boot, kexec-tools, kexec, bench\)/],
+      [['boot', '--arch', 'x86'], /--arch: expected arm or arm64, found 'x86'/],
+      [['boot', '--arch'], /--arch needs a value/],
+      [['boot', '--fast'], /unknown option --fast/],
+      [['boot', 'kexec'], /unexpected argument 'kexec'/],
+      [['boot', '--timeout-scale', '0'], /--timeout-scale: expected a positive number/],
+    ];
+    for (const [argv, msg] of cases) {
+      assert.throws(() => parseArgs(argv), (e: unknown) => e instanceof UsageError && msg.test(e.message), argv.join(' '));
+    }
+  });
+});
