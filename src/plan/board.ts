@@ -1,0 +1,541 @@
+/**
+ * Board selection: which of several DTBs (a QCDT dt.img, an Android DT table,
+ * or DTBs appended to a kernel) belongs to the running board, and what the
+ * chosen DTB takes over from the running tree. Pure.
+ *
+ * Qualcomm ids. A tree's root carries them in one of two forms:
+ *  - the old downstream form, read by the MultiROM-era kexec-tools fork
+ *    (Tasssadar/kexec-tools, kexec/arch/arm/mach-*.c): `qcom,msm-id =
+ *    <platform_id hardware_id soc_rev>` (shamu, falcon, e2nxx; dtbTool's v1
+ *    triples) or `<platform_id hardware_id soc_rev board_rev>` (hammerhead, m8);
+ *  - the v2 form (dtbTool's dtbtool.txt 3.1, and mainline trees, e.g. Debian's
+ *    qcom/msm8994-huawei-angler-rev-101.dtb): `qcom,msm-id = <soc_id soc_rev>, …`
+ *    pairs with `qcom,board-id = <hardware_id subtype>, …` pairs, every
+ *    combination being one id set ("not matched pairs"); `qcom,pmic-id` quads
+ *    may follow (QCDT v3).
+ * A tree with qcom,board-id is read in the v2 form; without it, a multiple of
+ * three cells as triples and four cells as one (…, board_rev) quad; a board's
+ * data may name the form.
+ *
+ * The rule (the fork's choose_dtb, and LK's as dtbtool.txt 3.2 describes it):
+ * platform and hardware (variant) ids must be equal, and the subtype when both
+ * sides have one; then an exact soc_rev (and board_rev) wins, else the highest
+ * soc_rev (then board_rev) not above the running one. The fork's hammerhead code
+ * also required a strictly lower board_rev in the fallback; we accept an equal
+ * one, as its shamu code does for soc_rev. pmic ids are shown, not compared (the
+ * fork ignored them). The running tree's id sets are tried in order and the
+ * first that matches a candidate decides (the fork read only the first one; a
+ * mainline tree lists every SoC revision it supports). Among equally good
+ * candidates the first whose root
+ * `compatible` includes the running tree's first compatible wins, else the first;
+ * the others are reported. Without Qualcomm ids on both sides, the root
+ * `compatible` lists are matched: the candidate holding the running tree's most
+ * specific compatible wins.
+ */
+import { FormatError, hex, PlanError } from '../errors.js';
+import { view } from '../util/bytes.js';
+import type { DtTable } from '../formats/dttable.js';
+import { dtTableEntryBlob } from '../formats/dttable.js';
+import {
+  ensureNode,
+  type Fdt,
+  FDT_MAGIC,
+  type FdtProp,
+  findNode,
+  getProp,
+  parseFdt,
+  propError,
+  readCells,
+  readStringList,
+  setProp,
+} from '../formats/fdt.js';
+import { memoryFromFdt, setMemoryReg } from '../formats/fdt-memory.js';
+import type { KernelImage } from '../formats/kernel.js';
+import type { Qcdt } from '../formats/qcdt.js';
+
+export type MsmIdForm = 'pairs' | 'triples' | 'quad';
+
+/** One set of Qualcomm ids a DTB is selected by. */
+export interface QcomIds {
+  platform: number;
+  /** hardware_id / variant (platform type: MTP, CDP, or the OEM's board number). */
+  variant?: number;
+  subtype?: number;
+  socRev: number;
+  boardRev?: number;
+  pmic?: number[];
+}
+
+export interface BoardCandidate {
+  /** Where it came from, for messages: "QCDT entry 3", "DTB 2 appended to the kernel". */
+  source: string;
+  dtb: Uint8Array;
+  /** A QCDT entry's ids (what the bootloader selects by); otherwise the DTB's own are read. */
+  tableIds?: QcomIds;
+  /** An Android DT table entry's id, rev and custom words (vendor-defined; shown only). */
+  dtTable?: { id: number; rev: number; custom: number[] };
+}
+
+// ---------------------------------------------------------------- ids
+
+function cellsOf(prop: FdtProp, path: string): number[] {
+  return readCells(prop, 1, path).map(Number);
+}
+
+function groups(prop: FdtProp, path: string, n: number): number[][] {
+  const c = cellsOf(prop, path);
+  if (c.length === 0 || c.length % n !== 0) throw propError(prop, `groups of ${n} cells`, `${c.length} cells`, path);
+  const out: number[][] = [];
+  for (let i = 0; i < c.length; i += n) out.push(c.slice(i, i + n));
+  return out;
+}
+
+/** The Qualcomm id sets of a tree's root (see the module comment), or undefined without qcom,msm-id. */
+export function qcomIdsOf(fdt: Fdt, form?: MsmIdForm): QcomIds[] | undefined {
+  const msm = getProp(fdt.root, 'qcom,msm-id');
+  if (!msm) return undefined;
+  const board = getProp(fdt.root, 'qcom,board-id');
+  const pmicProp = getProp(fdt.root, 'qcom,pmic-id');
+  const cells = cellsOf(msm, '/qcom,msm-id');
+  const f: MsmIdForm = form ?? (board ? 'pairs' : cells.length % 3 === 0 ? 'triples' : cells.length === 4 ? 'quad' : 'pairs');
+  const pmic = pmicProp ? groups(pmicProp, '/qcom,pmic-id', 4)[0] : undefined;
+  const withPmic = (ids: QcomIds): QcomIds => (pmic ? { ...ids, pmic } : ids);
+  switch (f) {
+    case 'quad':
+      // The fork's hammerhead code reads 3 cells as board_rev 0.
+      if (cells.length !== 4 && cells.length !== 3) {
+        throw propError(msm, '4 cells <platform hardware soc_rev board_rev> (or 3)', `${cells.length} cells`, '/qcom,msm-id');
+      }
+      return [withPmic({ platform: cells[0]!, variant: cells[1]!, socRev: cells[2]!, boardRev: cells[3] ?? 0 })];
+    case 'triples':
+      return groups(msm, '/qcom,msm-id', 3).map(([p, v, r]) => withPmic({ platform: p!, variant: v!, socRev: r! }));
+    case 'pairs': {
+      const chips = groups(msm, '/qcom,msm-id', 2);
+      const boards = board ? groups(board, '/qcom,board-id', 2) : [undefined];
+      const out: QcomIds[] = [];
+      for (const [p, r] of chips) {
+        for (const b of boards) out.push(withPmic(b ? { platform: p!, variant: b[0]!, subtype: b[1]!, socRev: r! } : { platform: p!, socRev: r! }));
+      }
+      return out;
+    }
+  }
+}
+
+export function formatQcomIds(ids: QcomIds): string {
+  const parts = [`platform ${hex(ids.platform)}`];
+  if (ids.variant !== undefined) parts.push(`variant ${hex(ids.variant)}`);
+  if (ids.subtype !== undefined) parts.push(`subtype ${hex(ids.subtype)}`);
+  parts.push(`soc-rev ${hex(ids.socRev)}`);
+  if (ids.boardRev !== undefined) parts.push(`board-rev ${hex(ids.boardRev)}`);
+  if (ids.pmic && ids.pmic.some((p) => p !== 0)) parts.push(`pmic ${ids.pmic.map(hex).join(' ')}`);
+  return parts.join(' ');
+}
+
+function rootStrings(fdt: Fdt, name: string): string[] {
+  const p = getProp(fdt.root, name);
+  if (!p) return [];
+  try {
+    return readStringList(p, `/${name}`);
+  } catch (e) {
+    if (e instanceof FormatError) return [];
+    throw e;
+  }
+}
+
+/** The root `compatible` list and `model`. */
+export function identityOf(fdt: Fdt): { compatible: string[]; model?: string } {
+  const model = rootStrings(fdt, 'model')[0];
+  return model === undefined ? { compatible: rootStrings(fdt, 'compatible') } : { compatible: rootStrings(fdt, 'compatible'), model };
+}
+
+// ---------------------------------------------------------------- candidates
+
+export function candidatesFromQcdt(q: Qcdt): BoardCandidate[] {
+  return q.entries.map((e) => {
+    const ids: QcomIds = { platform: e.platformId, variant: e.variantId, socRev: e.socRev };
+    if (q.version >= 2) ids.subtype = e.subtypeId;
+    if (q.version >= 3) ids.pmic = [...e.pmic];
+    return { source: `QCDT entry ${e.index}`, dtb: e.dtb, tableIds: ids };
+  });
+}
+
+export function candidatesFromDtTable(t: DtTable): BoardCandidate[] {
+  return t.entries.map((e) => ({
+    source: `DT table entry ${e.index}`,
+    dtb: dtTableEntryBlob(e),
+    dtTable: { id: e.id, rev: e.rev, custom: e.custom },
+  }));
+}
+
+/**
+ * DTBs one after another (Image.gz-dtb, zImage-dtb, a bare concatenation),
+ * skipping zero padding between them as the fork did. Anything else after a DTB
+ * is a FormatError.
+ */
+export function splitDtbs(bytes: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const dv = view(bytes);
+  let p = 0;
+  while (p < bytes.length) {
+    if (bytes[p] === 0) {
+      p++;
+      continue;
+    }
+    if (bytes.length - p < 8 || dv.getUint32(p, false) !== FDT_MAGIC) {
+      throw new FormatError('DTB list', p, `a DTB (FDT magic ${hex(FDT_MAGIC)}) or zero padding`, `${bytes.length - p} bytes starting ${hex(bytes[p]!)}`);
+    }
+    const total = dv.getUint32(p + 4, false);
+    if (total < 40 || total > bytes.length - p) {
+      throw new FormatError('DTB list', p + 4, `a totalsize from 0x28 to the ${hex(bytes.length - p)} bytes left`, hex(total));
+    }
+    out.push(bytes.subarray(p, p + total));
+    p += total;
+  }
+  return out;
+}
+
+/** The DTBs appended to a kernel image (zImage-dtb, Image.gz-dtb, Image.lz4-dtb). */
+export function appendedDtbs(file: Uint8Array, kernel: KernelImage): Uint8Array[] {
+  if (kernel.compression !== 'none') return splitDtbs(kernel.trailing);
+  if (kernel.kind === 'zimage') return splitDtbs(file.subarray(kernel.size));
+  return []; // an uncompressed arm64 Image has no recorded end
+}
+
+export function candidatesFromDtbs(dtbs: readonly Uint8Array[], where: string): BoardCandidate[] {
+  return dtbs.map((dtb, i) => ({ source: `DTB ${i} ${where}`, dtb }));
+}
+
+// ---------------------------------------------------------------- selection
+
+export type MatchRule = 'exact' | 'lower-revision' | 'compatible';
+
+export interface BoardChoice {
+  index: number;
+  candidate: BoardCandidate;
+  /** The chosen DTB, parsed. */
+  fdt: Fdt;
+  rule: MatchRule;
+  /** The running id set that matched, and the candidate's (Qualcomm rules). */
+  running?: QcomIds;
+  matched?: QcomIds;
+  /** The running compatible string that matched (compatible rule). */
+  compatible?: string;
+  /** Other candidates that matched as well (same rank): reported, not used. */
+  alsoMatched: number[];
+}
+
+interface Parsed {
+  c: BoardCandidate;
+  index: number;
+  fdt: Fdt;
+  ids?: QcomIds[];
+  compatible: string[];
+  model?: string;
+}
+
+export interface SelectOptions {
+  /** The board's data (from boards.json): its msm-id form. */
+  board?: BoardDef;
+}
+
+function parseCandidate(c: BoardCandidate, index: number, form?: MsmIdForm): Parsed {
+  try {
+    const fdt = parseFdt(c.dtb);
+    const ids = c.tableIds ? [c.tableIds] : qcomIdsOf(fdt, form);
+    const p: Parsed = { c, index, fdt, compatible: rootStrings(fdt, 'compatible') };
+    if (ids) p.ids = ids;
+    const model = rootStrings(fdt, 'model')[0];
+    if (model !== undefined) p.model = model;
+    return p;
+  } catch (e) {
+    if (e instanceof FormatError) throw new FormatError(e.format, e.offset, `${c.source}: ${e.expected}`, e.found);
+    throw e;
+  }
+}
+
+/** Ranks a candidate id set against a running one: undefined (no match), 0 exact, else a fallback key. */
+function rank(cand: QcomIds, run: QcomIds): { exact: boolean; key: [number, number] } | undefined {
+  if (cand.platform !== run.platform) return undefined;
+  if ((cand.variant ?? 0) !== (run.variant ?? 0)) return undefined;
+  if (cand.subtype !== undefined && run.subtype !== undefined && cand.subtype !== run.subtype) return undefined;
+  const cb = cand.boardRev ?? 0;
+  const rb = run.boardRev ?? 0;
+  if (cand.socRev === run.socRev && cb === rb) return { exact: true, key: [cand.socRev, cb] };
+  if (cand.socRev <= run.socRev && cb <= rb) return { exact: false, key: [cand.socRev, cb] };
+  return undefined;
+}
+
+function describeCandidate(p: Parsed): string {
+  const ids = p.ids ? p.ids.map(formatQcomIds).join('; ') : 'no qcom ids';
+  const who = [p.model ? JSON.stringify(p.model) : undefined, p.compatible.length ? `compatible ${p.compatible.map((s) => JSON.stringify(s)).join(', ')}` : undefined]
+    .filter(Boolean)
+    .join(', ');
+  const dt = p.c.dtTable ? ` (table id ${hex(p.c.dtTable.id)} rev ${hex(p.c.dtTable.rev)})` : '';
+  return `#${p.index} ${p.c.source}${dt}: ${ids}${who ? ` — ${who}` : ''}`;
+}
+
+/**
+ * Chooses the candidate for the running tree `live` (see the module comment for
+ * the rule). A failed match is a PlanError listing every candidate's ids and
+ * the running ids.
+ */
+export function selectBoard(candidates: readonly BoardCandidate[], live: Fdt, opts: SelectOptions = {}): BoardChoice {
+  const form = opts.board?.msmIdForm;
+  const parsed = candidates.map((c, i) => parseCandidate(c, i, form));
+  const running = qcomIdsOf(live, form);
+  const liveCompat = rootStrings(live, 'compatible');
+  const prefer = (group: Parsed[]): Parsed => group.find((p) => liveCompat[0] !== undefined && p.compatible.includes(liveCompat[0])) ?? group[0]!;
+
+  if (running && parsed.some((p) => p.ids)) {
+    for (const run of running) {
+      const exact: { p: Parsed; ids: QcomIds }[] = [];
+      const lower: { p: Parsed; ids: QcomIds; key: [number, number] }[] = [];
+      for (const p of parsed) {
+        for (const ids of p.ids ?? []) {
+          const r = rank(ids, run);
+          if (!r) continue;
+          if (r.exact) exact.push({ p, ids });
+          else lower.push({ p, ids, key: r.key });
+          break;
+        }
+      }
+      let rule: MatchRule;
+      let group: { p: Parsed; ids: QcomIds }[];
+      if (exact.length > 0) {
+        rule = 'exact';
+        group = exact;
+      } else if (lower.length > 0) {
+        rule = 'lower-revision';
+        const best = lower.reduce((a, b) => (b.key[0] > a.key[0] || (b.key[0] === a.key[0] && b.key[1] > a.key[1]) ? b : a)).key;
+        group = lower.filter((l) => l.key[0] === best[0] && l.key[1] === best[1]);
+      } else {
+        continue;
+      }
+      const chosen = prefer(group.map((g) => g.p));
+      const matched = group.find((g) => g.p === chosen)!.ids;
+      return {
+        index: chosen.index,
+        candidate: chosen.c,
+        fdt: chosen.fdt,
+        rule,
+        running: run,
+        matched,
+        alsoMatched: group.map((g) => g.p.index).filter((i) => i !== chosen.index),
+      };
+    }
+  } else if (liveCompat.length > 0) {
+    let best: { p: Parsed; score: number }[] = [];
+    let bestScore = Infinity;
+    for (const p of parsed) {
+      const score = liveCompat.findIndex((s) => p.compatible.includes(s));
+      if (score < 0) continue;
+      if (score < bestScore) {
+        bestScore = score;
+        best = [{ p, score }];
+      } else if (score === bestScore) {
+        best.push({ p, score });
+      }
+    }
+    if (best.length > 0) {
+      const chosen = best[0]!.p;
+      return {
+        index: chosen.index,
+        candidate: chosen.c,
+        fdt: chosen.fdt,
+        rule: 'compatible',
+        compatible: liveCompat[bestScore]!,
+        alsoMatched: best.slice(1).map((b) => b.p.index),
+      };
+    }
+  }
+
+  const liveId = identityOf(live);
+  const runningText = running
+    ? running.map(formatQcomIds).join('; ')
+    : 'no qcom,msm-id';
+  const who = [liveId.model ? JSON.stringify(liveId.model) : undefined, liveCompat.length ? `compatible ${liveCompat.map((s) => JSON.stringify(s)).join(', ')}` : undefined]
+    .filter(Boolean)
+    .join(', ');
+  const rule = running && parsed.some((p) => p.ids)
+    ? 'same platform and variant (and subtype), soc-rev equal or the highest lower one'
+    : 'a root compatible string in common';
+  throw new PlanError(
+    [
+      `no DTB matches the running board (${rule})`,
+      `  running: ${runningText}${who ? ` — ${who}` : ''}`,
+      `  candidates (${parsed.length}):`,
+      ...parsed.map((p) => `    ${describeCandidate(p)}`),
+    ].join('\n'),
+  );
+}
+
+// ---------------------------------------------------------------- board data
+
+/** What to copy from the running tree into the chosen DTB. */
+export type CopyRule =
+  | { node: string; prop: 'reg'; as: 'memory' }
+  | { node: string; prefix: string }
+  | { node: string; props: string[]; create?: boolean };
+
+export interface BoardDef {
+  names: string[];
+  description: string;
+  soc?: string;
+  arch?: 'arm' | 'arm64';
+  /** false for board-file kernels booted with ATAGs (nothing to select or copy). */
+  devicetree: boolean;
+  msmIdForm?: MsmIdForm;
+  hardbootPage?: number;
+  copy: CopyRule[];
+  /** Where each fact came from. */
+  readme: string;
+}
+
+const BOARDS = 'boards.json';
+
+function bad(where: string, expected: string, found: unknown): never {
+  throw new FormatError(BOARDS, 0, `${where}: ${expected}`, JSON.stringify(found) ?? String(found));
+}
+
+/** Validates boards.json's contents (the CLI reads the file; this stays pure). */
+export function parseBoards(json: unknown): BoardDef[] {
+  if (typeof json !== 'object' || json === null || !Array.isArray((json as { boards?: unknown }).boards)) {
+    bad('the top level', 'an object with a "boards" array', json);
+  }
+  const seen = new Set<string>();
+  return (json as { boards: unknown[] }).boards.map((b, i) => {
+    const where = `boards[${i}]`;
+    if (typeof b !== 'object' || b === null) bad(where, 'an object', b);
+    const o = b as Record<string, unknown>;
+    const names = o['names'];
+    if (!Array.isArray(names) || names.length === 0 || !names.every((n) => typeof n === 'string' && /^[a-z0-9_-]+$/.test(n))) {
+      bad(`${where}.names`, 'a non-empty list of lower-case board names', names);
+    }
+    for (const n of names as string[]) {
+      if (seen.has(n)) bad(`${where}.names`, 'names used by one board only', n);
+      seen.add(n);
+    }
+    for (const key of ['description', 'readme']) {
+      if (typeof o[key] !== 'string' || (o[key] as string).length === 0) bad(`${where}.${key}`, 'a non-empty string', o[key]);
+    }
+    if (typeof o['devicetree'] !== 'boolean') bad(`${where}.devicetree`, 'true or false', o['devicetree']);
+    const def: BoardDef = {
+      names: names as string[],
+      description: o['description'] as string,
+      devicetree: o['devicetree'] as boolean,
+      copy: [],
+      readme: o['readme'] as string,
+    };
+    if (o['soc'] !== undefined) {
+      if (typeof o['soc'] !== 'string') bad(`${where}.soc`, 'a string', o['soc']);
+      def.soc = o['soc'] as string;
+    }
+    if (o['arch'] !== undefined) {
+      if (o['arch'] !== 'arm' && o['arch'] !== 'arm64') bad(`${where}.arch`, '"arm" or "arm64"', o['arch']);
+      def.arch = o['arch'] as 'arm' | 'arm64';
+    }
+    if (o['msmIdForm'] !== undefined) {
+      if (!['pairs', 'triples', 'quad'].includes(o['msmIdForm'] as string)) bad(`${where}.msmIdForm`, '"pairs", "triples" or "quad"', o['msmIdForm']);
+      def.msmIdForm = o['msmIdForm'] as MsmIdForm;
+    }
+    if (o['hardbootPage'] !== undefined) {
+      const s = o['hardbootPage'];
+      if (typeof s !== 'string' || !/^0x[0-9a-f]+$/i.test(s) || Number(s) % 0x1000 !== 0) bad(`${where}.hardbootPage`, 'a page-aligned hex address string', s);
+      def.hardbootPage = Number(s);
+    }
+    const copy = o['copy'] ?? [];
+    if (!Array.isArray(copy)) bad(`${where}.copy`, 'a list', copy);
+    def.copy = (copy as unknown[]).map((c, k) => {
+      const w = `${where}.copy[${k}]`;
+      if (typeof c !== 'object' || c === null) bad(w, 'an object', c);
+      const r = c as Record<string, unknown>;
+      if (typeof r['node'] !== 'string' || !(r['node'] as string).startsWith('/')) bad(`${w}.node`, 'an absolute node path', r['node']);
+      const node = r['node'] as string;
+      if (r['as'] === 'memory') {
+        if (r['prop'] !== 'reg') bad(`${w}.prop`, '"reg" with "as": "memory"', r['prop']);
+        return { node, prop: 'reg' as const, as: 'memory' as const };
+      }
+      if (typeof r['prefix'] === 'string' && r['prefix'] !== '') return { node, prefix: r['prefix'] as string };
+      const props = r['props'];
+      if (!Array.isArray(props) || props.length === 0 || !props.every((p) => typeof p === 'string' && p !== '')) {
+        bad(w, '{"as": "memory"}, a "prefix", or a non-empty "props" list', c);
+      }
+      const rule: CopyRule = { node, props: props as string[] };
+      if (r['create'] !== undefined) {
+        if (typeof r['create'] !== 'boolean') bad(`${w}.create`, 'true or false', r['create']);
+        rule.create = r['create'] as boolean;
+      }
+      return rule;
+    });
+    if (!def.devicetree && def.copy.length > 0) bad(`${where}.copy`, 'nothing to copy for a board without a device tree', def.copy);
+    return def;
+  });
+}
+
+export function findBoard(boards: readonly BoardDef[], name: string): BoardDef | undefined {
+  const n = name.toLowerCase();
+  return boards.find((b) => b.names.includes(n));
+}
+
+export interface LiveCopyReport {
+  /** Paths set in the chosen tree. */
+  copied: string[];
+  /** Paths the board copies that the running tree does not have. */
+  missing: string[];
+}
+
+/**
+ * Copies what the board's data lists from the running tree into the chosen
+ * one: `/memory` `reg` through setMemoryReg (decoded with the running tree's
+ * cell sizes, encoded with the chosen tree's), `/chosen` properties by prefix
+ * (shamu's `mmi,…`), named properties (m8's calibration data). A property the
+ * running tree lacks is reported in `missing`; running RAM is required.
+ * Properties are replaced, not appended to (the fork's m8 code appended).
+ */
+export function applyLiveProps(chosen: Fdt, live: Fdt, board: BoardDef): LiveCopyReport {
+  const report: LiveCopyReport = { copied: [], missing: [] };
+  const path = (node: string, prop: string) => (node === '/' ? `/${prop}` : `${node}/${prop}`);
+  for (const rule of board.copy) {
+    if ('as' in rule) {
+      const ranges = memoryFromFdt(live).memory;
+      if (ranges.length === 0) {
+        throw new PlanError(`board ${board.names[0]}: the running tree describes no RAM (${rule.node} reg) to copy into the chosen DTB`);
+      }
+      const node = setMemoryReg(chosen, ranges);
+      report.copied.push(`/${node.name}/reg`);
+      continue;
+    }
+    const from = findNode(live, rule.node);
+    if ('prefix' in rule) {
+      const props = from?.props.filter((p) => p.name.startsWith(rule.prefix)) ?? [];
+      if (props.length === 0) {
+        report.missing.push(path(rule.node, `${rule.prefix}*`));
+        continue;
+      }
+      const to = ensureNode(chosen, rule.node);
+      for (const p of props) {
+        setProp(to, p.name, p.value);
+        report.copied.push(path(rule.node, p.name));
+      }
+      continue;
+    }
+    let to = findNode(chosen, rule.node);
+    for (const name of rule.props) {
+      const p = from ? getProp(from, name) : undefined;
+      if (!p) {
+        report.missing.push(path(rule.node, name));
+        continue;
+      }
+      if (!to) {
+        if (!rule.create) {
+          report.missing.push(`${rule.node} (in the chosen DTB)`);
+          break;
+        }
+        to = ensureNode(chosen, rule.node);
+      }
+      setProp(to, name, p.value);
+      report.copied.push(path(rule.node, name));
+    }
+  }
+  return report;
+}

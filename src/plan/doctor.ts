@@ -1,0 +1,311 @@
+/**
+ * `hardboot doctor`: is this system (or this kernel) ready for kexec-hardboot?
+ * Pure: every input is plain data that the CLI read from the running system or
+ * from files; each finding says what was checked, why it matters and the exact
+ * fix (a CONFIG_ line or a command).
+ *
+ * What the kernel requires, Linux 6.1:
+ *  - kexec_load: CAP_SYS_BOOT and kernel.kexec_load_disabled = 0
+ *    (kernel/kexec.c kexec_load_check), and no lockdown at `integrity` or above
+ *    (security_locked_down(LOCKDOWN_KEXEC));
+ *  - CONFIG_KEXEC; on arm64 it depends on PM_SLEEP_SMP, on arm on MMU and
+ *    (!SMP || PM_SLEEP_SMP) (arch/{arm,arm64}/Kconfig);
+ *  - the hardboot patch series: CONFIG_KEXEC_HARDBOOT, CONFIG_KEXEC_HARDBOOT_PAGE,
+ *    and /sys/kernel/kexec_hardboot saying the kernel supports the flag;
+ *  - hardboot reads /proc/iomem and /proc/cmdline (PROC_FS) and the running DTB
+ *    from /sys/firmware/fdt (OF, with OF_EARLY_FLATTREE and SYSFS; drivers/of/fdt.c);
+ *  - the capability bit: CAP_SYS_BOOT is 22 (include/uapi/linux/capability.h).
+ */
+import { hex } from '../errors.js';
+import { configEnabled, configNumber, configValue, type KernelConfig } from '../formats/ikconfig.js';
+
+export const CAP_SYS_BOOT = 22;
+
+export type Severity = 'error' | 'warning' | 'info';
+
+export interface Finding {
+  id: string;
+  ok: boolean;
+  severity: Severity;
+  what: string;
+  why: string;
+  /** The CONFIG_ line(s) or command that fixes it; empty when there is nothing to do. */
+  fix: string;
+}
+
+export interface DoctorInputs {
+  /** The kernel's configuration (from /proc/config.gz, a .config, or a kernel's IKCONFIG); undefined if none was found. */
+  config?: KernelConfig;
+  /** Where `config` came from, for the report ("/proc/config.gz", "IKCONFIG of zImage", a path). */
+  configSource?: string;
+  /** The architecture, when known without the config (the running machine's). */
+  arch?: 'arm' | 'arm64';
+  /**
+   * Whether the inputs describe the running system (sysfs, /proc) or only a
+   * kernel to be booted (`--config`, `--kernel`): live checks are skipped for the latter.
+   */
+  live: boolean;
+  /** /sys/kernel/kexec_hardboot, or undefined when absent. */
+  hardbootSysfs?: string;
+  /** /sys/kernel/kexec_loaded. */
+  kexecLoaded?: string;
+  /** Whether /sys/firmware/fdt exists. */
+  firmwareFdt?: boolean;
+  /** /proc/self/status. */
+  procStatus?: string;
+  /** /sys/kernel/security/lockdown, undefined when absent (no lockdown LSM). */
+  lockdown?: string;
+  /** /proc/sys/kernel/kexec_load_disabled. */
+  kexecLoadDisabled?: string;
+}
+
+/** The architecture a config was made for. */
+export function configArch(config: KernelConfig): 'arm' | 'arm64' | undefined {
+  if (configEnabled(config, 'ARM64')) return 'arm64';
+  if (configEnabled(config, 'ARM')) return 'arm';
+  return undefined;
+}
+
+/** Uid and CapEff of a /proc/<pid>/status text. */
+export function parseProcStatus(text: string): { uid?: number[]; capEff?: bigint } {
+  const out: { uid?: number[]; capEff?: bigint } = {};
+  const uid = /^Uid:\s+(.*)$/m.exec(text);
+  if (uid) out.uid = uid[1]!.trim().split(/\s+/).map(Number);
+  const cap = /^CapEff:\s+([0-9a-fA-F]+)\s*$/m.exec(text);
+  if (cap) out.capEff = BigInt(`0x${cap[1]}`);
+  return out;
+}
+
+/** The bracketed level of /sys/kernel/security/lockdown ("[none] integrity confidentiality"). */
+export function parseLockdown(text: string): string | undefined {
+  return /\[([a-z]+)\]/.exec(text)?.[1];
+}
+
+/** The page address /sys/kernel/kexec_hardboot reports (its first number). */
+export function parseHardbootSysfs(text: string): number | undefined {
+  const m = /(0x[0-9a-fA-F]+|\b[0-9]+\b)/.exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+function finding(id: string, ok: boolean, severity: Severity, what: string, why: string, fix = ''): Finding {
+  return { id, ok, severity: ok ? 'info' : severity, what, why, fix: ok ? '' : fix };
+}
+
+function option(config: KernelConfig, name: string): string {
+  const v = configValue(config, name);
+  return v === undefined ? `CONFIG_${name} absent` : v === 'n' ? `CONFIG_${name} is not set` : `CONFIG_${name}=${v}`;
+}
+
+/** Every check, in the order a person fixes them: the kernel's build, then the running system. */
+export function doctor(inputs: DoctorInputs): Finding[] {
+  const out: Finding[] = [];
+  const c = inputs.config;
+  const arch = inputs.arch ?? (c ? configArch(c) : undefined);
+
+  if (!c) {
+    out.push(
+      finding(
+        'config',
+        false,
+        'warning',
+        'no kernel configuration to check',
+        'the seed thread\'s one user problem was a kernel built without the options; without its config they cannot be checked',
+        inputs.live
+          ? 'CONFIG_IKCONFIG=y and CONFIG_IKCONFIG_PROC=y (gives /proc/config.gz), or: hardboot doctor --config <.config>'
+          : 'hardboot doctor --config <.config>, or --kernel <image> built with CONFIG_IKCONFIG=y',
+      ),
+    );
+  } else {
+    out.push(finding('config', true, 'info', `kernel configuration from ${inputs.configSource ?? 'the given config'}${arch ? ` (${arch})` : ''}`, 'the checks below read it'));
+    checkConfig(c, arch, out);
+  }
+  if (inputs.live) checkLive(inputs, out);
+  return out;
+}
+
+function checkConfig(c: KernelConfig, arch: 'arm' | 'arm64' | undefined, out: Finding[]): void {
+  const need = (id: string, name: string, why: string, severity: Severity = 'error', fix = `CONFIG_${name}=y`) =>
+    out.push(finding(id, configEnabled(c, name), severity, option(c, name), why, fix));
+
+  need('kexec', 'KEXEC', 'kexec_load(2) exists only with CONFIG_KEXEC; hardboot loads through it');
+  const hardboot = configEnabled(c, 'KEXEC_HARDBOOT');
+  need(
+    'kexec-hardboot',
+    'KEXEC_HARDBOOT',
+    'the kernel accepts the hardboot flag (0x4) and checks the hardboot page at boot only with the patch series in kernel/patches/linux-6.1 applied and this option on; the same kernel must be the one the bootloader starts',
+    'error',
+    'CONFIG_KEXEC_HARDBOOT=y (after applying kernel/patches/linux-6.1)',
+  );
+  if (hardboot) {
+    const page = configNumber(c, 'KEXEC_HARDBOOT_PAGE');
+    const ok = page !== undefined && page !== 0 && page % 0x1000 === 0;
+    out.push(
+      finding(
+        'kexec-hardboot-page',
+        ok,
+        'error',
+        page === undefined ? option(c, 'KEXEC_HARDBOOT_PAGE') : `CONFIG_KEXEC_HARDBOOT_PAGE=${hex(page)}`,
+        'the physical page where the record survives the reset: page-aligned, in RAM the bootloader does not touch (HARDBOOT.md §2 lists the historical boards\' pages)',
+        'CONFIG_KEXEC_HARDBOOT_PAGE=0x… (a 4 KiB-aligned physical address your bootloader leaves alone)',
+      ),
+    );
+  }
+  need('proc-fs', 'PROC_FS', 'hardboot reads /proc/iomem (free RAM) and /proc/cmdline (the running command line)');
+  need('of', 'OF', 'the running device tree (/sys/firmware/fdt) gives the memory map and the board ids a DTB is chosen by');
+  need('sysfs', 'SYSFS', '/sys/kernel/kexec_hardboot and /sys/firmware/fdt are sysfs files');
+
+  if (arch === 'arm64') {
+    need('pm-sleep-smp', 'PM_SLEEP_SMP', 'arm64 CONFIG_KEXEC depends on PM_SLEEP_SMP: kexec takes the secondary CPUs offline (arch/arm64/Kconfig)', 'error', 'CONFIG_SUSPEND=y and CONFIG_PM_SLEEP_SMP=y');
+    need('hotplug-cpu', 'HOTPLUG_CPU', 'secondary CPUs are hot-unplugged before the reset; without it kexec refuses on SMP machines', 'error', 'CONFIG_HOTPLUG_CPU=y');
+  } else if (arch === 'arm') {
+    if (configEnabled(c, 'SMP')) {
+      need('pm-sleep-smp', 'PM_SLEEP_SMP', 'arm CONFIG_KEXEC depends on !SMP || PM_SLEEP_SMP (arch/arm/Kconfig)', 'error', 'CONFIG_SUSPEND=y and CONFIG_PM_SLEEP_SMP=y');
+    }
+    need('mmu', 'MMU', 'arm CONFIG_KEXEC depends on MMU (arch/arm/Kconfig)');
+    out.push(
+      finding(
+        'auto-zreladdr',
+        configEnabled(c, 'AUTO_ZRELADDR'),
+        'info',
+        option(c, 'AUTO_ZRELADDR'),
+        'with AUTO_ZRELADDR a zImage decompresses to (its own address & 0xF8000000) + 0x8000: a zImage run from outside the first 128 MiB of RAM makes the kernel lose the RAM below it, so hardboot places it low (HARDBOOT.md §3)',
+        'nothing to change; for a fixed-address kernel (AUTO_ZRELADDR off) check ZRELADDR against the planned layout',
+      ),
+    );
+    out.push(
+      finding(
+        'atags',
+        true,
+        'info',
+        option(c, 'ATAGS'),
+        configEnabled(c, 'ATAGS')
+          ? 'ATAGS support is built in: a DTB-less (board-file) kernel can be booted with tags at entry − 0x8000 + 0x1000'
+          : 'ATAGS is off: only device-tree kernels (r2 = DTB address) can be booted, which is what hardboot plans',
+      ),
+    );
+  }
+
+  const lockdownForced = configEnabled(c, 'LOCK_DOWN_KERNEL_FORCE_INTEGRITY') || configEnabled(c, 'LOCK_DOWN_KERNEL_FORCE_CONFIDENTIALITY');
+  out.push(
+    finding(
+      'lockdown-config',
+      !lockdownForced,
+      'error',
+      lockdownForced ? 'the kernel forces lockdown (LOCK_DOWN_KERNEL_FORCE_INTEGRITY or _CONFIDENTIALITY)' : 'lockdown is not forced by the build',
+      'under lockdown kexec_load is refused (LOCKDOWN_KEXEC is an integrity reason)',
+      'CONFIG_LOCK_DOWN_KERNEL_FORCE_NONE=y',
+    ),
+  );
+  if (configValue(c, 'IKCONFIG') !== undefined) {
+    out.push(
+      finding(
+        'ikconfig',
+        configEnabled(c, 'IKCONFIG_PROC'),
+        'info',
+        option(c, 'IKCONFIG_PROC'),
+        '/proc/config.gz lets `hardboot doctor` check the running kernel without its .config',
+        'CONFIG_IKCONFIG=y and CONFIG_IKCONFIG_PROC=y',
+      ),
+    );
+  }
+}
+
+function checkLive(i: DoctorInputs, out: Finding[]): void {
+  // Privilege: kexec_load needs CAP_SYS_BOOT in the initial user namespace.
+  if (i.procStatus !== undefined) {
+    const s = parseProcStatus(i.procStatus);
+    const has = s.capEff !== undefined && ((s.capEff >> BigInt(CAP_SYS_BOOT)) & 1n) === 1n;
+    const euid = s.uid?.[1];
+    out.push(
+      finding(
+        'cap-sys-boot',
+        has,
+        'error',
+        has
+          ? `CAP_SYS_BOOT is in the effective set${euid === 0 ? ' (root)' : ''}`
+          : `CAP_SYS_BOOT (bit ${CAP_SYS_BOOT}) is not in CapEff ${s.capEff === undefined ? '(absent)' : hex(s.capEff)}${euid !== undefined ? `, euid ${euid}` : ''}`,
+        'kexec_load returns EPERM without CAP_SYS_BOOT',
+        'run it as root: sudo hardboot …  (or su -c "hardboot …" on Android)',
+      ),
+    );
+  }
+  if (i.kexecLoadDisabled !== undefined) {
+    const v = i.kexecLoadDisabled.trim();
+    out.push(
+      finding(
+        'kexec-load-disabled',
+        v === '0',
+        'error',
+        `kernel.kexec_load_disabled = ${v}`,
+        'once set to 1 the sysctl cannot be cleared: kexec_load returns EPERM until the next boot',
+        'reboot, and keep kernel.kexec_load_disabled=1 out of sysctl.conf / init scripts until after hardboot has loaded',
+      ),
+    );
+  }
+  if (i.lockdown !== undefined) {
+    const level = parseLockdown(i.lockdown) ?? i.lockdown.trim();
+    out.push(
+      finding(
+        'lockdown',
+        level === 'none',
+        'error',
+        `lockdown: ${level}`,
+        'at integrity or confidentiality kexec_load is refused (LOCKDOWN_KEXEC)',
+        'boot with lockdown=none on the kernel command line, or without Secure Boot enforcement (CONFIG_LOCK_DOWN_IN_EFI_SECURE_BOOT raises it)',
+      ),
+    );
+  }
+  if (i.hardbootSysfs !== undefined) {
+    const page = parseHardbootSysfs(i.hardbootSysfs);
+    out.push(
+      finding(
+        'hardboot-sysfs',
+        page !== undefined,
+        'error',
+        page !== undefined ? `/sys/kernel/kexec_hardboot: page ${hex(page)}` : `/sys/kernel/kexec_hardboot reads ${JSON.stringify(i.hardbootSysfs.trim())}`,
+        'the kernel says it accepts the hardboot flag and where its page is',
+        'CONFIG_KEXEC_HARDBOOT=y with CONFIG_KEXEC_HARDBOOT_PAGE set',
+      ),
+    );
+  } else {
+    out.push(
+      finding(
+        'hardboot-sysfs',
+        false,
+        'error',
+        '/sys/kernel/kexec_hardboot is absent: the running kernel cannot hardboot',
+        'hardboot never sends the 0x4 flag to a kernel that has not said it supports it: later mainline kernels give that bit another meaning (KEXEC_UPDATE_ELFCOREHDR)',
+        'CONFIG_KEXEC_HARDBOOT=y (kernel/patches/linux-6.1), then boot that kernel',
+      ),
+    );
+  }
+  if (i.firmwareFdt !== undefined) {
+    out.push(
+      finding(
+        'firmware-fdt',
+        i.firmwareFdt,
+        'warning',
+        i.firmwareFdt ? '/sys/firmware/fdt is there' : '/sys/firmware/fdt is absent',
+        'hardboot takes the running DTB (memory, /chosen, board ids) from it; without it, pass --dtb and --live-dtb',
+        'CONFIG_OF=y with CONFIG_OF_EARLY_FLATTREE (a device-tree boot) and CONFIG_SYSFS=y',
+      ),
+    );
+  }
+  if (i.kexecLoaded !== undefined) {
+    const loaded = i.kexecLoaded.trim() === '1';
+    out.push(
+      finding(
+        'kexec-loaded',
+        true,
+        'info',
+        loaded ? 'a kexec image is loaded already' : 'no kexec image is loaded',
+        loaded ? 'loading again replaces it; `hardboot -u` unloads it' : 'nothing to unload',
+      ),
+    );
+  }
+}
+
+/** True when no finding is an error. */
+export function ready(findings: readonly Finding[]): boolean {
+  return findings.every((f) => f.ok || f.severity !== 'error');
+}
