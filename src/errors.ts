@@ -10,9 +10,11 @@ export const EXIT_CODES = {
   format: 3,
   plan: 4,
   system: 5,
+  /** `hardboot doctor`: the kernel is not ready for kexec-hardboot. */
+  notReady: 6,
 } as const;
 
-export type ErrorKind = Exclude<keyof typeof EXIT_CODES, 'ok' | 'internal'>;
+export type ErrorKind = Exclude<keyof typeof EXIT_CODES, 'ok' | 'internal' | 'notReady'>;
 
 export abstract class HardbootError extends Error {
   abstract readonly kind: ErrorKind;

@@ -19,6 +19,8 @@ export interface FakeHostOptions {
   pageSize?: number;
   hardbootPage?: number;
   loaded?: boolean;
+  /** Contents of /proc and /sys files by path; absent paths do not exist. */
+  sys?: Record<string, Uint8Array | string>;
 }
 
 export interface FakeHost extends Host {
@@ -41,6 +43,10 @@ export function fakeHost(o: FakeHostOptions = {}): FakeHost {
     kexecLoaded: () => o.loaded ?? false,
     entropy: (n) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + 1) & 0xff),
     readFile: readInputFile,
+    sysFile: (path) => {
+      const v = o.sys?.[path];
+      return typeof v === 'string' ? new TextEncoder().encode(v) : v;
+    },
     writeFiles: writeSegmentFiles,
     kernel: {
       load: async (plan) => {

@@ -7,7 +7,7 @@ import { UsageError } from '../errors.js';
 import type { Arch } from '../plan/abi.js';
 import { parseRangeList, type Range } from '../plan/memory.js';
 
-export type Action = 'load' | 'load-hardboot' | 'exec' | 'unload' | 'help' | 'version';
+export type Action = 'load' | 'load-hardboot' | 'exec' | 'unload' | 'help' | 'version' | 'inspect' | 'doctor';
 
 export interface Options {
   action?: Action;
@@ -21,6 +21,14 @@ export interface Options {
   append: string[];
   reuseCmdline: boolean;
   boardname?: string;
+  vendorBoot?: string;
+  liveDtb?: string;
+  /** inspect: the files to describe. */
+  files: string[];
+  /** doctor: a .config to check instead of the running kernel. */
+  config?: string;
+  /** doctor: a kernel image whose IKCONFIG to check. */
+  doctorKernel?: string;
   debug: boolean;
   dryRun: boolean;
   json: boolean;
@@ -98,9 +106,19 @@ export const OPTIONS: readonly Spec[] = [
     long: 'boardname',
     kind: 'value',
     arg: 'NAME',
-    help: 'Board whose DTB to pick from a DTB table (MultiROM); accepted, tables are read in a later release.',
+    help: 'The board (hammerhead, shamu, …): how to pick its DTB from a table and what to copy from the running tree.',
     apply: (o, v) => (o.boardname = v),
   },
+  { long: 'vendor-boot', kind: 'value', arg: 'FILE', help: 'The vendor_boot image that goes with a version 3/4 boot image.', apply: (o, v) => (o.vendorBoot = v) },
+  {
+    long: 'live-dtb',
+    kind: 'value',
+    arg: 'FILE',
+    help: 'Stands in for the running tree (board ids, /memory) when planning for another machine.',
+    apply: (o, v) => (o.liveDtb = v),
+  },
+  { long: 'config', kind: 'value', arg: 'FILE', help: 'doctor: check this kernel .config (plain or gzip).', apply: (o, v) => (o.config = v) },
+  { long: 'kernel', kind: 'value', arg: 'FILE', help: 'doctor: check the configuration built into this kernel (IKCONFIG).', apply: (o, v) => (o.doctorKernel = v) },
   { long: 'dry-run', kind: 'flag', help: 'Plan only: print the segments and a memory map; never call the kernel.', apply: (o) => (o.dryRun = true) },
   { long: 'json', kind: 'flag', help: 'Print the plan as JSON on stdout.', apply: (o) => (o.json = true) },
   { long: 'save-segments', kind: 'value', arg: 'DIR', help: 'Write each segment\'s exact bytes to DIR/<index>-<kind>.bin.', apply: (o, v) => (o.saveSegments = v) },
@@ -146,9 +164,14 @@ export const OPTIONS: readonly Spec[] = [
 ];
 
 export function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { append: [], reuseCmdline: false, debug: false, dryRun: false, json: false, avoid: [] };
+  const o: Options = { append: [], reuseCmdline: false, debug: false, dryRun: false, json: false, avoid: [], files: [] };
   const positional: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
+  let start = 0;
+  if (argv[0] === 'inspect' || argv[0] === 'doctor') {
+    o.action = argv[0];
+    start = 1;
+  }
+  for (let i = start; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') {
       positional.push(...argv.slice(i + 1));
@@ -178,9 +201,36 @@ export function parseArgs(argv: readonly string[]): Options {
     }
     spec.apply(o, value, name);
   }
+  if (o.action === 'inspect') {
+    if (positional.length === 0) throw new UsageError('inspect needs a FILE');
+    o.files = positional;
+    return validateSubcommand(o, ['json']);
+  }
+  if (o.action === 'doctor') {
+    if (positional.length > 0) throw new UsageError(`doctor takes no FILE (use --config=FILE or --kernel=FILE); got '${positional[0]}'`);
+    if (o.config !== undefined && o.doctorKernel !== undefined) throw new UsageError('doctor checks one thing: give --config or --kernel, not both');
+    return validateSubcommand(o, ['json', 'config', 'doctorKernel']);
+  }
+  if (o.config !== undefined || o.doctorKernel !== undefined) throw new UsageError('--config and --kernel go with: hardboot doctor');
   if (positional.length > 1) throw new UsageError(`one kernel at a time; got ${positional.map((p) => `'${p}'`).join(', ')}`);
   if (positional[0] !== undefined) o.kernel = positional[0];
   return validate(o);
+}
+
+/** A subcommand takes only its own options. */
+function validateSubcommand(o: Options, allowed: (keyof Options)[]): Options {
+  const given = (['dryRun', 'saveSegments', 'initrd', 'dtb', 'memory', 'memMin', 'memMax', 'commandLine', 'boardname', 'vendorBoot', 'liveDtb', 'arch', 'hardbootPage', 'pageSize', 'config', 'doctorKernel', 'json'] as const).filter(
+    (k) => o[k] !== undefined && o[k] !== false && !allowed.includes(k),
+  );
+  if (o.append.length || o.reuseCmdline || o.avoid.length) given.push('commandLine');
+  if (given.length > 0) throw new UsageError(`${o.action} does not take ${given.map(flagName).join(', ')}`);
+  return o;
+}
+
+function flagName(key: string): string {
+  if (key === 'doctorKernel') return '--kernel';
+  const spec = OPTIONS.find((s) => s.long.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) === key);
+  return `--${spec?.long ?? key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`;
 }
 
 function validate(o: Options): Options {
@@ -195,17 +245,22 @@ function validate(o: Options): Options {
   if (o.commandLine !== undefined && o.reuseCmdline) throw new UsageError('--command-line and --reuse-cmdline both set the start of the line; give one');
   if (!loading) {
     const planOnly = (['dryRun', 'json', 'saveSegments', 'initrd', 'dtb', 'memory'] as const).filter((k) => o[k] !== undefined && o[k] !== false);
-    if (planOnly.length > 0) throw new UsageError(`--${o.action} does not take ${planOnly.map((k) => `--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`).join(', ')}`);
+    if (planOnly.length > 0) throw new UsageError(`--${o.action} does not take ${planOnly.map(flagName).join(', ')}`);
   }
   if (o.arch && !o.dryRun && o.action !== 'help') throw new UsageError('--arch plans for another machine: use it with --dry-run');
   return o;
 }
 
-/** The command line the new kernel gets, or undefined to keep the DTB's. */
-export function commandLineFrom(o: Options, running: () => string): string | undefined {
-  const base = o.commandLine ?? (o.reuseCmdline ? running() : undefined);
-  if (base === undefined && o.append.length === 0) return undefined;
-  return [base, ...o.append].filter((s) => s !== undefined && s !== '').join(' ');
+/**
+ * The command line the new kernel gets, or undefined to keep the DTB's. The
+ * base is --command-line, else the running line (--reuse-cmdline) followed by
+ * the boot image's own line, else the boot image's line; --append adds to it.
+ */
+export function commandLineFrom(o: Options, running: () => string, bootImage?: string): string | undefined {
+  const base = o.commandLine !== undefined ? [o.commandLine] : o.reuseCmdline ? [running(), bootImage] : [bootImage];
+  const parts = [...base, ...o.append].filter((s): s is string => s !== undefined && s !== '');
+  if (parts.length === 0 && o.commandLine === undefined && !o.reuseCmdline && bootImage === undefined) return undefined;
+  return parts.join(' ');
 }
 
 export function helpText(): string {
@@ -219,9 +274,13 @@ Usage:
   hardboot -l KERNEL [--initrd=FILE] [--dtb[=FILE]] [--command-line=TEXT | --reuse-cmdline] [--append=TEXT]
   hardboot --load-hardboot KERNEL --mem-min=ADDR [same options]
   hardboot -e | -u
+  hardboot inspect FILE… [--json]
+  hardboot doctor [--config=FILE | --kernel=FILE] [--json]
   hardboot --dry-run [--json] [--save-segments=DIR] [--arch=arm|arm64 --memory=START-END] -l KERNEL …
 
-KERNEL is an ARM zImage or an arm64 Image, optionally gzip- or LZ4-compressed.
+KERNEL is an ARM zImage or an arm64 Image, optionally gzip- or LZ4-compressed, or an Android boot image
+holding one (with --vendor-boot for header versions 3 and 4). --dtb=FILE takes a DTB, several DTBs back to
+back, a Qualcomm dt.img (QCDT) or an Android DT table; from several, the one for the running board is used.
 
 Options:
 ${rows.join('\n')}
@@ -234,5 +293,6 @@ Examples:
 Exit codes:
   0 success   1 internal error   2 usage error   3 invalid input file
   4 the plan cannot be satisfied (no room, limits)   5 the system or kernel refused
+  6 doctor: the kernel is not ready for kexec-hardboot
 `;
 }

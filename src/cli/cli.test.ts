@@ -187,7 +187,7 @@ describe('bad input: a clear error, a non-zero exit, and no kexec_load', () => {
     ['truncated Image', ['-l', trunc], 3, `hardboot: ${trunc}: kernel at offset 0x0: expected an ARM zImage (0x016f2818 at 0x24) or an arm64 Image ("ARM\\x64" at 0x38), uncompressed or in gzip or an LZ4 legacy frame, found an unknown format (0x30 bytes starting ${[...readFileSync(trunc).subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join(' ')})\n`],
     ['not a kernel', ['-l', notKernel], 3, /notkernel: kernel at offset 0x0: expected an ARM zImage .* found an unknown format/],
     ['zImage cut short', ['-l', shortZ], 5 - 2, /zImage-cut: zimage at offset 0x2c: expected end − start \(0x532200 bytes\) within the 0x10000-byte input, found a longer zImage \(truncated file\?\)/],
-    ['corrupt DTB', ['-l', image, `--dtb=${badDtb}`], 3, /bad\.dtb: FDT at offset 0x/],
+    ['corrupt DTB', ['-l', image, `--dtb=${badDtb}`], 3, /bad\.dtb: DTB list at offset 0x4: expected a totalsize from 0x28 to the 0x20 bytes left, found 0x100000/],
     ['missing initrd', ['-l', image, '--initrd=/nonexistent/initrd'], 5, 'hardboot: /nonexistent/initrd: cannot read the initrd: ENOENT\n'],
     ['initrd larger than RAM', ['-l', image, `--initrd=${big}`, '--mem-max=0x43ffffff'], 4, /no room for the initrd \(64 MiB\)/],
     ['mem-min above mem-max', ['-l', image, '--mem-min=0x60000000', '--mem-max=0x50000000'], 4, 'hardboot: --mem-min 0x60000000 is above --mem-max 0x50000000\n'],

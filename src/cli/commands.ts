@@ -4,14 +4,18 @@
  * bad input never loads anything.
  */
 import { FormatError, PlanError, SystemError, UsageError, hex, withFile } from '../errors.js';
-import { type Fdt, parseFdt } from '../formats/fdt.js';
+import type { Fdt } from '../formats/fdt.js';
 import { memoryFromFdt } from '../formats/fdt-memory.js';
-import { type KernelImage, readKernel } from '../formats/kernel.js';
+import { configText, kernelIkconfig, parseKernelConfig } from '../formats/ikconfig.js';
+import type { KernelImage } from '../formats/kernel.js';
+import { type DoctorInputs, type Finding, doctor as runDoctor } from '../plan/doctor.js';
 import type { Arch } from '../plan/abi.js';
 import type { MemoryMap } from '../plan/memory.js';
 import { type KernelInput, type Plan, plan } from '../plan/plan.js';
 import type { Host } from '../system/host.js';
 import { type Options, commandLineFrom } from './args.js';
+import { type Inspection, describeFile } from './inspect.js';
+import { resolveInputs } from './inputs.js';
 
 export interface LoadResult {
   plan: Plan;
@@ -34,19 +38,15 @@ export async function load(o: Options, host: Host): Promise<LoadResult> {
   }
   const native = arch === running;
 
-  const kernelPath = o.kernel!;
-  const kernelBytes = host.readFile(kernelPath, 'kernel');
-  const kernel = withFile(kernelPath, () => readKernel(kernelBytes));
+  const inputs = resolveInputs(o, host, native);
+  const { kernel, kernelPath, initrd, dtb } = inputs;
+  notes.push(...inputs.notes);
   if (kernel.arch !== arch) {
-    throw new PlanError(`${kernelPath}: is an ${kernel.arch} kernel (${describeKernel(kernel)}); this plan is for ${arch}`);
+    throw new PlanError(`${kernelPath}: is an ${kernel.arch} kernel (${inputs.kernelFrom}); this plan is for ${arch}`);
   }
 
-  const initrd = o.initrd === undefined ? undefined : host.readFile(o.initrd, 'initrd');
-  const dtb = chooseDtb(o, kernel, host, native);
-  if (o.boardname !== undefined) notes.push(`--boardname=${o.boardname}: DTB tables are not read yet; the DTB is used as given`);
-
   const memory = chooseMemory(o, dtb.fdt, host, native);
-  const commandLine = commandLineFrom(o, () => host.cmdline());
+  const commandLine = commandLineFrom(o, () => host.cmdline(), inputs.bootCmdline);
   const pageSize = o.pageSize ?? (native ? host.pageSize() : 0x1000);
 
   let hardbootPage = o.hardbootPage;
@@ -91,7 +91,7 @@ export async function load(o: Options, host: Host): Promise<LoadResult> {
   if (!o.dryRun) await host.kernel.load(p);
   return {
     plan: p,
-    kernel: { path: kernelPath, format: kernel.kind, compression: kernel.compression },
+    kernel: { path: kernelPath, format: inputs.kernelFrom, compression: kernel.compression },
     loaded: !o.dryRun,
     saved,
     notes,
@@ -110,48 +110,9 @@ export async function unload(host: Host): Promise<{ unloaded: true }> {
   return { unloaded: true };
 }
 
-function describeKernel(k: KernelImage): string {
-  return `${k.kind}${k.compression === 'none' ? '' : `, ${k.compression}`}`;
-}
-
 function kernelInput(k: KernelImage): KernelInput {
   if (k.kind === 'zimage') return { arch: 'arm', zimage: k };
   return { arch: 'arm64', image: k, bytes: k.image };
-}
-
-/** A DTB appended to the kernel: after a zImage's own end, or after a compressed stream (Image.gz-dtb). */
-function appendedDtb(k: KernelImage): { bytes: Uint8Array; offset: number } | undefined {
-  if (k.kind === 'zimage' && k.appendedDtb) return k.appendedDtb;
-  const t = k.trailing;
-  if (t.length >= 4 && t[0] === 0xd0 && t[1] === 0x0d && t[2] === 0xfe && t[3] === 0xed) {
-    return { bytes: t, offset: k.compressedSize };
-  }
-  return undefined;
-}
-
-/**
- * --dtb=FILE: that file. --dtb alone: the DTB appended to the kernel (zImage
- * with CONFIG_ARM_APPENDED_DTB, or after a compressed Image), else the running
- * tree. No --dtb: the running tree, as kexec-tools does.
- */
-function chooseDtb(o: Options, kernel: KernelImage, host: Host, native: boolean): { fdt: Fdt; source: string } {
-  if (typeof o.dtb === 'string') {
-    const path = o.dtb;
-    const bytes = host.readFile(path, 'device tree');
-    return { fdt: withFile(path, () => parseFdt(bytes)), source: path };
-  }
-  const d = o.dtb === true ? appendedDtb(kernel) : undefined;
-  if (d) {
-    return { fdt: withFile(o.kernel!, () => parseFdt(d.bytes)), source: `appended to ${o.kernel} at ${hex(d.offset)}` };
-  }
-  if (!native) {
-    throw new UsageError(
-      o.dtb === true
-        ? `${o.kernel} has no appended DTB, and there is no running ${o.arch} tree to use: give --dtb=FILE`
-        : `planning for ${o.arch} on another machine: give the device tree with --dtb=FILE`,
-    );
-  }
-  return { fdt: host.fdt(), source: 'running (/sys/firmware/fdt)' };
 }
 
 /**
@@ -172,4 +133,65 @@ function chooseMemory(o: Options, fdt: Fdt, host: Host, native: boolean): Memory
     reserved,
     source: 'DTB /memory and /reserved-memory',
   };
+}
+
+/** `hardboot inspect FILE…`: what each file is and holds. */
+export function inspect(o: Options, host: Host): Inspection[] {
+  return o.files.map((f) => {
+    const bytes = host.readFile(f, 'file');
+    return withFile(f, () => describeFile(bytes, f));
+  });
+}
+
+/** The files `hardboot doctor` reads on the running system. */
+export const DOCTOR_FILES = {
+  configGz: '/proc/config.gz',
+  hardboot: '/sys/kernel/kexec_hardboot',
+  kexecLoaded: '/sys/kernel/kexec_loaded',
+  fdt: '/sys/firmware/fdt',
+  status: '/proc/self/status',
+  lockdown: '/sys/kernel/security/lockdown',
+  loadDisabled: '/proc/sys/kernel/kexec_load_disabled',
+} as const;
+
+/**
+ * `hardboot doctor`: is this kernel (running, or a .config / kernel image given)
+ * ready for kexec-hardboot? Each finding says what, why, and the exact fix.
+ */
+export function doctor(o: Options, host: Host): { findings: Finding[]; inputs: Omit<DoctorInputs, 'config'> } {
+  const text = (path: string): string | undefined => {
+    const b = host.sysFile(path);
+    return b === undefined ? undefined : new TextDecoder().decode(b);
+  };
+  let inputs: DoctorInputs;
+  if (o.config !== undefined) {
+    const path = o.config;
+    const bytes = host.readFile(path, 'kernel config');
+    inputs = { live: false, config: withFile(path, () => parseKernelConfig(configText(bytes))), configSource: path };
+  } else if (o.doctorKernel !== undefined) {
+    const path = o.doctorKernel;
+    const bytes = host.readFile(path, 'kernel');
+    const found = withFile(path, () => kernelIkconfig(bytes));
+    inputs = { live: false, configSource: `IKCONFIG of ${path} (${found.path})`, ...(found.config ? { config: parseKernelConfig(found.config.text) } : {}) };
+  } else {
+    const gz = host.sysFile(DOCTOR_FILES.configGz);
+    const arch = host.arch();
+    inputs = {
+      live: true,
+      ...(gz ? { config: withFile(DOCTOR_FILES.configGz, () => parseKernelConfig(configText(gz))), configSource: DOCTOR_FILES.configGz } : {}),
+      ...(arch ? { arch } : {}),
+      ...opt('hardbootSysfs', text(DOCTOR_FILES.hardboot)),
+      ...opt('kexecLoaded', text(DOCTOR_FILES.kexecLoaded)),
+      firmwareFdt: host.sysFile(DOCTOR_FILES.fdt) !== undefined,
+      ...opt('procStatus', text(DOCTOR_FILES.status)),
+      ...opt('lockdown', text(DOCTOR_FILES.lockdown)),
+      ...opt('kexecLoadDisabled', text(DOCTOR_FILES.loadDisabled)),
+    };
+  }
+  const { config: _config, ...shown } = inputs;
+  return { findings: runDoctor(inputs), inputs: shown };
+}
+
+function opt<K extends string>(key: K, v: string | undefined): { [k in K]?: string } {
+  return (v === undefined ? {} : { [key]: v }) as { [k in K]?: string };
 }

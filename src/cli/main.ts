@@ -5,7 +5,10 @@
 import { EXIT_CODES, HardbootError } from '../errors.js';
 import type { Host } from '../system/host.js';
 import { helpText, parseArgs } from './args.js';
-import { exec, load, unload } from './commands.js';
+import { doctor, exec, inspect, load, unload } from './commands.js';
+import { renderFindings } from './doctor-render.js';
+import { renderInspection } from './inspect.js';
+import { ready } from '../plan/doctor.js';
 import { planJson, renderPlan } from './render.js';
 
 export const VERSION = '0.1.0';
@@ -30,6 +33,17 @@ export async function main(argv: readonly string[], host: Host, io: Io): Promise
       case 'unload':
         await unload(host);
         return EXIT_CODES.ok;
+      case 'inspect': {
+        const found = inspect(o, host);
+        io.out(o.json ? JSON.stringify(found.length === 1 ? found[0] : found, null, 2) + '\n' : found.map(renderInspection).join('\n'));
+        return EXIT_CODES.ok;
+      }
+      case 'doctor': {
+        const r = doctor(o, host);
+        io.out(o.json ? JSON.stringify({ ready: ready(r.findings), ...r }, null, 2) + '\n' : renderFindings(r.findings));
+        // Not ready is an answer, not a failure of the tool; scripts test it with --json or this code.
+        return ready(r.findings) ? EXIT_CODES.ok : EXIT_CODES.notReady;
+      }
       default: {
         const r = await load(o, host);
         for (const n of r.notes) io.err(`hardboot: ${n}\n`);

@@ -27,6 +27,8 @@ export interface Host {
   kexecLoaded(): boolean;
   entropy(bytes: number): Uint8Array;
   readFile(path: string, what: string): Uint8Array;
+  /** A file of /proc or /sys, or undefined when it does not exist (a kernel without the feature). */
+  sysFile(path: string): Uint8Array | undefined;
   writeFiles(dir: string, files: { name: string; bytes: Uint8Array }[]): void;
   kernel: {
     load(plan: Plan): Promise<void>;
@@ -41,6 +43,16 @@ export function readInputFile(path: string, what: string): Uint8Array {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
     throw new SystemError(`${path}: cannot read the ${what}: ${code}`, undefined, code);
+  }
+}
+
+export function readSysFile(path: string): Uint8Array | undefined {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw new SystemError(`${path}: cannot read: ${code ?? (e as Error).message}${code === 'EACCES' || code === 'EPERM' ? ' (run as root)' : ''}`, undefined, code);
   }
 }
 
@@ -77,6 +89,7 @@ export const realHost: Host = {
   kexecLoaded: live.kexecLoaded,
   entropy: (n) => new Uint8Array(randomBytes(n)),
   readFile: readInputFile,
+  sysFile: readSysFile,
   writeFiles: writeSegmentFiles,
   kernel: { load: kexec.kexecLoad, unload: kexec.kexecUnload, exec: kexec.kexecExec },
 };
