@@ -319,7 +319,9 @@ async function unpackSource(inp: KernelInputs, cache: string): Promise<string> {
   writeFileSync(log, '');
   const p = new Progress(`unpack ${basename(inp.tarball)}`);
   try {
+    p.line(`tar -xJf ${inp.tarball}`);
     await runLogged('tar', ['-xJf', inp.tarball, '-C', tmp, '--strip-components=1'], { log, progress: p });
+    p.line('git init + add + commit (pristine)');
     await git(tmp, ['init', '-q'], log);
     // -f: Debian's tarball ships a .gitignore that ignores everything at the top level.
     await git(tmp, ['add', '-A', '-f'], log);
