@@ -96,3 +96,13 @@ export function parseKernelPageSize(smaps: string): number {
   }
   return bytes;
 }
+
+/**
+ * /sys/kernel/kexec_hardboot (kernel/patches/linux-6.1): the hardboot page's
+ * physical address as `0x…` and a newline. Anything else is not our kernel's
+ * file: undefined.
+ */
+export function parseHardbootSysfs(text: string): number | undefined {
+  const m = /^\s*0x([0-9a-f]+)\s*$/i.exec(text);
+  return m ? parseInt(m[1]!, 16) : undefined;
+}

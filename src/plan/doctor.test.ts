@@ -4,7 +4,8 @@ import { describe, it } from 'node:test';
 import { debianKernels, fixture } from '../../test/support.js';
 import { renderFindings } from '../cli/doctor-render.js';
 import { parseKernelConfig } from '../formats/ikconfig.js';
-import { configArch, doctor, type Finding, parseHardbootSysfs, parseLockdown, parseProcStatus, ready } from './doctor.js';
+import { configArch, doctor, type Finding, parseLockdown, parseProcStatus, ready } from './doctor.js';
+import { parseHardbootSysfs } from '../formats/proc.js';
 
 const k = debianKernels();
 const debianArm64 = parseKernelConfig(readFileSync(k.arm64.config, 'utf8'));
@@ -113,7 +114,7 @@ describe('doctor: the running system', () => {
     assert.equal(parseLockdown('[none] integrity confidentiality'), 'none');
     assert.equal(parseLockdown('none integrity [confidentiality]\n'), 'confidentiality');
     assert.equal(parseHardbootSysfs('0x5f000000\n'), 0x5f000000);
-    assert.equal(parseHardbootSysfs('page: 4096'), 4096);
+    assert.equal(parseHardbootSysfs('page: 4096'), undefined); // not the kernel's format
     assert.equal(parseHardbootSysfs('unsupported'), undefined);
   });
 });

@@ -18,6 +18,7 @@
  */
 import { hex } from '../errors.js';
 import { configEnabled, configNumber, configValue, type KernelConfig } from '../formats/ikconfig.js';
+import { parseHardbootSysfs } from '../formats/proc.js';
 
 export const CAP_SYS_BOOT = 22;
 
@@ -79,12 +80,6 @@ export function parseProcStatus(text: string): { uid?: number[]; capEff?: bigint
 /** The bracketed level of /sys/kernel/security/lockdown ("[none] integrity confidentiality"). */
 export function parseLockdown(text: string): string | undefined {
   return /\[([a-z]+)\]/.exec(text)?.[1];
-}
-
-/** The page address /sys/kernel/kexec_hardboot reports (its first number). */
-export function parseHardbootSysfs(text: string): number | undefined {
-  const m = /(0x[0-9a-fA-F]+|\b[0-9]+\b)/.exec(text);
-  return m ? Number(m[1]) : undefined;
 }
 
 function finding(id: string, ok: boolean, severity: Severity, what: string, why: string, fix = ''): Finding {

@@ -14,6 +14,7 @@ import type { MemoryMap } from '../plan/memory.js';
 import type { Plan } from '../plan/plan.js';
 import * as kexec from './kexec.js';
 import * as live from './live.js';
+import { parseHardbootSysfs } from '../formats/proc.js';
 
 export interface Host {
   /** The running machine's architecture, if it is one hardboot can load for. */
@@ -67,11 +68,6 @@ export function writeSegmentFiles(dir: string, files: { name: string; bytes: Uin
 
 /** /sys/kernel/kexec_hardboot: the page address in hex, present only on kernels with CONFIG_KEXEC_HARDBOOT. */
 export const HARDBOOT_SYSFS = '/sys/kernel/kexec_hardboot';
-
-export function parseHardbootSysfs(text: string): number | undefined {
-  const m = /^\s*0x([0-9a-f]+)\s*$/i.exec(text);
-  return m ? parseInt(m[1]!, 16) : undefined;
-}
 
 export const realHost: Host = {
   arch: live.liveArch,
