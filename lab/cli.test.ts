@@ -5,7 +5,12 @@ import { parseArgs } from './cli.js';
 
 describe('lab CLI arguments', () => {
   it('defaults to both arches', () => {
-    assert.deepEqual(parseArgs(['boot']), { command: 'boot', arches: ['arm', 'arm64'], timeoutScale: 1 });
+    assert.deepEqual(parseArgs(['boot']), { command: 'run', scenarios: ['boot'], arches: ['arm', 'arm64'], timeoutScale: 1 });
+  });
+  it('runs several scenarios in order, and all but bench for `all`', () => {
+    assert.deepEqual(parseArgs(['kexec', 'boot']).scenarios, ['kexec', 'boot']);
+    assert.deepEqual(parseArgs(['all']).scenarios, ['boot', 'kexec-tools', 'kexec']);
+    assert.deepEqual(parseArgs(['build']), { command: 'build', scenarios: [], arches: ['arm', 'arm64'], timeoutScale: 1 });
   });
   it('takes --arch repeated, comma-separated or with =', () => {
     assert.deepEqual(parseArgs(['kexec', '--arch', 'arm64']).arches, ['arm64']);
@@ -16,11 +21,11 @@ describe('lab CLI arguments', () => {
   it('rejects bad input with a UsageError that says what was wrong', () => {
     const cases: [string[], RegExp][] = [
       [[], /no command given/],
-      [['nosuch'], /unknown scenario 'nosuch' \(boot, kexec-tools, kexec, bench\)/],
+      [['nosuch'], /unknown scenario 'nosuch' \(boot, kexec-tools, kexec, bench, or all\)/],
       [['boot', '--arch', 'x86'], /--arch: expected arm or arm64, found 'x86'/],
       [['boot', '--arch'], /--arch needs a value/],
       [['boot', '--fast'], /unknown option --fast/],
-      [['boot', 'kexec'], /unexpected argument 'kexec'/],
+      [['build', 'kexec'], /unexpected argument 'kexec'/],
       [['boot', '--timeout-scale', '0'], /--timeout-scale: expected a positive number/],
     ];
     for (const [argv, msg] of cases) {

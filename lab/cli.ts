@@ -17,19 +17,22 @@ import { UsageError } from '../src/errors.js';
 
 interface Args {
   command: string;
+  /** The scenarios to run, in order (`all`: every one but bench). */
+  scenarios: string[];
   arches: Arch[];
   timeoutScale: number;
 }
 
-const USAGE = `usage: npm run lab -- <command> [--arch arm|arm64] [--timeout-scale N]
+const USAGE = `usage: npm run lab -- <command|scenario…> [--arch arm|arm64] [--timeout-scale N]
 commands:
   list            the scenarios
   build           build the kernel and guest, boot nothing
+  all             every scenario but bench (what CI runs)
 ${SCENARIOS.map((s) => `  ${s.name.padEnd(15)} ${s.summary}`).join('\n')}
 --arch may be repeated or comma-separated; default: both.`;
 
 export function parseArgs(argv: readonly string[]): Args {
-  let command: string | undefined;
+  const words: string[] = [];
   const arches: Arch[] = [];
   let timeoutScale = 1;
   for (let i = 0; i < argv.length; i++) {
@@ -50,20 +53,25 @@ export function parseArgs(argv: readonly string[]): Args {
       timeoutScale = Number(value());
       if (!(timeoutScale > 0)) throw new UsageError(`--timeout-scale: expected a positive number`);
     } else if (a === '-h' || a === '--help') {
-      command = 'help';
+      words.unshift('help');
     } else if (a.startsWith('-')) {
       throw new UsageError(`unknown option ${a}`);
-    } else if (command === undefined) {
-      command = a;
     } else {
-      throw new UsageError(`unexpected argument '${a}'`);
+      words.push(a);
     }
   }
+  const command = words[0];
   if (command === undefined) throw new UsageError('no command given');
-  if (!['list', 'build', 'help'].includes(command) && !findScenario(command)) {
-    throw new UsageError(`unknown scenario '${command}' (${SCENARIOS.map((s) => s.name).join(', ')})`);
+  const arch = arches.length > 0 ? arches : [...ARCHES];
+  if (['list', 'build', 'help'].includes(command)) {
+    if (words.length > 1) throw new UsageError(`unexpected argument '${words[1]}'`);
+    return { command, scenarios: [], arches: arch, timeoutScale };
   }
-  return { command, arches: arches.length > 0 ? arches : [...ARCHES], timeoutScale };
+  const scenarios = words.flatMap((w) => (w === 'all' ? SCENARIOS.filter((s) => s.name !== 'bench').map((s) => s.name) : [w]));
+  for (const name of scenarios) {
+    if (!findScenario(name)) throw new UsageError(`unknown scenario '${name}' (${SCENARIOS.map((s) => s.name).join(', ')}, or all)`);
+  }
+  return { command: 'run', scenarios, arches: arch, timeoutScale };
 }
 
 function note(msg: string): void {
@@ -79,7 +87,6 @@ async function run(args: Args): Promise<number> {
     for (const s of SCENARIOS) process.stdout.write(`${s.name}\t${s.summary}\n`);
     return 0;
   }
-  const scenario = findScenario(args.command);
   const results: VariantResult[] = [];
   const bench: string[] = [];
   for (const arch of args.arches) {
@@ -96,13 +103,19 @@ async function run(args: Args): Promise<number> {
       `${arch} guest ${built.length ? `built (${built.join(', ')})` : 'cached'} in ${formatDuration(Date.now() - t)}: ${guest.initrd}` +
         (guest.hasBundle ? '' : ` (no /usr/bin/hardboot: ${guest.noBundleReason})`),
     );
-    if (!scenario) continue;
-    for (const r of await runScenario(scenario, arch, kernel, guest, { timeoutScale: args.timeoutScale })) {
-      results.push(r);
-      if (r.ok) process.stdout.write(`${describeResult(r)}\n  log: ${r.log}\n`);
-      else process.stderr.write(`${describeResult(r)}\n  log: ${r.log}\n`);
-      if (r.ok && scenario.name === 'bench') bench.push(...formatBench(arch, summarise(parseBench(readFileSync(r.log, 'utf8')))));
+    for (const name of args.scenarios) {
+      const scenario = findScenario(name)!;
+      for (const r of await runScenario(scenario, arch, kernel, guest, { timeoutScale: args.timeoutScale })) {
+        results.push(r);
+        if (r.ok) process.stdout.write(`${describeResult(r)}\n  log: ${r.log}\n`);
+        else process.stderr.write(`${describeResult(r)}\n  log: ${r.log}\n`);
+        if (r.ok && scenario.name === 'bench') bench.push(...formatBench(arch, summarise(parseBench(readFileSync(r.log, 'utf8')))));
+      }
     }
+  }
+  if (results.length > 1) {
+    const failed = results.filter((r) => !r.ok).length;
+    process.stdout.write(`${results.length - failed} passed, ${failed} failed\n`);
   }
   if (bench.length > 0) process.stdout.write(`\n${bench.join('\n')}\n`);
   return results.every((r) => r.ok) ? 0 : 1;
