@@ -6,7 +6,6 @@
 //    guest is built without it and the scenarios that need it fail saying why,
 // 4. runs build/lab/cli.js with the arguments.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
