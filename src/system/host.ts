@@ -4,8 +4,7 @@
  * fixtures that records kernel calls, so they can assert that bad input never
  * reaches kexec_load.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SystemError } from '../errors.js';
 import type { Fdt } from '../formats/fdt.js';
@@ -57,6 +56,26 @@ export function readSysFile(path: string): Uint8Array | undefined {
   }
 }
 
+/**
+ * n bytes from the kernel's random pool. Read directly rather than through
+ * node:crypto, whose OpenSSL start-up costs more than the whole plan on a
+ * slow device (measured under QEMU TCG).
+ */
+export function urandom(n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  const fd = openSync('/dev/urandom', 'r');
+  try {
+    for (let got = 0; got < n; ) {
+      const r = readSync(fd, out, got, n - got, null);
+      if (r <= 0) throw new SystemError('/dev/urandom: short read');
+      got += r;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return out;
+}
+
 export function writeSegmentFiles(dir: string, files: { name: string; bytes: Uint8Array }[]): void {
   try {
     mkdirSync(dir, { recursive: true });
@@ -83,7 +102,7 @@ export const realHost: Host = {
     return page;
   },
   kexecLoaded: live.kexecLoaded,
-  entropy: (n) => new Uint8Array(randomBytes(n)),
+  entropy: urandom,
   readFile: readInputFile,
   sysFile: readSysFile,
   writeFiles: writeSegmentFiles,
