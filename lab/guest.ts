@@ -27,9 +27,11 @@ import { Arch, DEB_ARCH, LabError, acquireLock, cacheDir, ensureDir, repoRoot, s
 import { CpioEntry, entriesFromDir, gzipCpio } from './cpio.js';
 import { KernelArtifacts } from './kernel.js';
 import { Progress, runLogged } from './progress.js';
+import { qemuCommand } from './qemu.js';
+import { ensureNode, parseFdt, setProp, stringValue, writeFdt } from '../src/formats/fdt.js';
 
 /** Bump when this file (or lab/cpio.ts) changes what goes into any layer: it is in every layer's key. */
-export const GUEST_SCRIPT_VERSION = 2;
+export const GUEST_SCRIPT_VERSION = 3;
 
 /** What the guest needs; apt-cache resolves the rest. */
 export const ROOT_PACKAGES = ['busybox-static', 'nodejs', 'kexec-tools'] as const;
@@ -53,6 +55,8 @@ const PRUNE = ['usr/share/doc', 'usr/share/man', 'usr/share/info', 'usr/share/li
 export const GUEST_PATHS = {
   kernel: (arch: Arch) => (arch === 'arm64' ? '/boot/Image' : '/boot/zImage'),
   secondInitrd: '/boot/initrd',
+  /** The DTB the hardboot scenarios store with the kernel: QEMU's own, marked /chosen/hb,dtb = "stored". */
+  storedDtb: '/boot/stored.dtb',
   bundle: '/opt/hardboot/hardboot.mjs',
   wrapper: '/usr/bin/hardboot',
 };
@@ -400,6 +404,25 @@ export interface GuestOptions {
 }
 
 /**
+ * The device tree the hardboot scenarios hand to `--load-hardboot --dtb=`: the
+ * one QEMU `virt` makes for the lab's machine (same CPU, RAM and CPUs as the
+ * runner's defaults, seeds off so the bytes are stable), with
+ * /chosen/hb,dtb = "stored" so the stored kernel can show it booted with it.
+ */
+export function storedDtb(arch: Arch, cache: string): Uint8Array {
+  const out = join(ensureDir(join(cache, 'guest', arch)), 'qemu-virt.dtb');
+  const cmd = qemuCommand({ arch, kernel: '/dev/null', append: '', serialLog: '/dev/null', reboot: false, dtbRandomness: false });
+  const args = cmd.args.filter((a, i, all) => !['-kernel', '-append', '-serial'].includes(a) && !['-kernel', '-append', '-serial'].includes(all[i - 1]!));
+  const m = args.indexOf('-M');
+  args[m + 1] = `${args[m + 1]},dumpdtb=${out}`;
+  execFileSync(cmd.binary, args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 });
+  const fdt = parseFdt(new Uint8Array(readFileSync(out)));
+  delete fdt.layout;
+  setProp(ensureNode(fdt, '/chosen'), 'hb,dtb', stringValue('stored'));
+  return writeFdt(fdt, { padding: 0x1000 });
+}
+
+/**
  * Builds (or finds) every layer for `arch` and the concatenated initrd.
  * `kernel` is the lab kernel placed at /boot for in-guest kexec.
  */
@@ -436,7 +459,8 @@ export async function buildGuest(arch: Arch, kernel: KernelArtifacts, opts: Gues
     buildSecond(arch, debs, await fetchDebs(arch, debs, cache, log), second, cache);
     pruneLayers(dir, 'second', second);
   }
-  const bootKey = sha256([`boot-${GUEST_SCRIPT_VERSION}`, kernel.key, secondKey]).slice(0, 16);
+  const stored = storedDtb(arch, cache);
+  const bootKey = sha256([`boot-${GUEST_SCRIPT_VERSION}`, kernel.key, secondKey, stored]).slice(0, 16);
   const boot = join(dir, `boot-${bootKey}.cpio.gz`);
   built = false;
   if (!existsSync(boot)) {
@@ -447,6 +471,7 @@ export async function buildGuest(arch: Arch, kernel: KernelArtifacts, opts: Gues
           { type: 'dir', path: 'boot' },
           { type: 'file', path: GUEST_PATHS.kernel(arch), data: readFileSync(kernel.image) },
           { type: 'file', path: GUEST_PATHS.secondInitrd, data: readFileSync(second) },
+          { type: 'file', path: GUEST_PATHS.storedDtb, data: stored },
         ],
         1, // the kernel image and the initrd are already compressed
       ),

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { repoRoot } from './env.js';
 import { LabError } from './env.js';
 import { kernelKey, KernelInputs, missingFromConfig, parseFragment } from './kernel.js';
+import { HARDBOOT_PAGE } from './scenarios.js';
 
 describe('parseFragment', () => {
   it('reads set and unset options with their lines, skipping comments', () => {
@@ -69,5 +70,14 @@ describe('kernelKey', () => {
     assert.notEqual(kernelKey({ ...inp, sourceVersion: 'linux-source-6.1_6.1.177-1' }), k);
     assert.notEqual(kernelKey({ ...inp, fragments: [{ path: '/r/common.config', text: 'CONFIG_A=n\n' }] }), k);
     assert.notEqual(kernelKey({ ...inp, patches: [{ path: '/p/0001-x.patch', bytes: new Uint8Array([1]) }] }), k);
+  });
+});
+
+describe('the lab hardboot page', () => {
+  it('is the one the kernel fragment builds in', () => {
+    const fragment = readFileSync(join(repoRoot, 'kernel', 'configs', 'common.config'), 'utf8');
+    const m = /^CONFIG_KEXEC_HARDBOOT_PAGE=(0x[0-9a-f]+)$/m.exec(fragment);
+    assert.ok(m, 'CONFIG_KEXEC_HARDBOOT_PAGE in kernel/configs/common.config');
+    assert.equal(Number(m[1]), HARDBOOT_PAGE);
   });
 });

@@ -37,6 +37,8 @@ export interface QemuOptions {
    * so a panic with panic=-1 or a stray reset ends the run instead of looping.
    */
   reboot: boolean;
+  /** More QEMU arguments (e.g. `-device loader,…` to write memory at every reset). */
+  extraArgs?: readonly string[];
 }
 
 export interface Command {
@@ -67,6 +69,7 @@ export function qemuCommand(o: QemuOptions): Command {
   args.push('-nographic', '-nic', 'none', '-serial', `file:${optionPath('serial log', o.serialLog)}`, '-monitor', 'none');
   if (o.qmpSocket !== undefined) args.push('-qmp', `unix:${optionPath('QMP socket', o.qmpSocket)},server=on,wait=off`);
   if (!o.reboot) args.push('-no-reboot');
+  if (o.extraArgs) args.push(...o.extraArgs);
   return { binary: d.binary, args };
 }
 
@@ -75,8 +78,10 @@ export function qemuCommand(o: QemuOptions): Command {
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
-/** A QMP connection: commands are answered in order; asynchronous events are skipped. */
+/** A QMP connection: commands are answered in order; asynchronous events are recorded in `events`. */
 export class Qmp {
+  /** Every event QEMU sent (RESET, SHUTDOWN, …), in order, with when it arrived (Date.now()). */
+  readonly events: { event: string; at: number; data: Json }[] = [];
   private buf = '';
   private readonly waiting: { resolve: (v: Json) => void; reject: (e: Error) => void; cmd: string }[] = [];
   private closed = false;
@@ -125,7 +130,10 @@ export class Qmp {
       } catch {
         continue;
       }
-      if ('event' in msg) continue;
+      if ('event' in msg) {
+        this.events.push({ event: String(msg['event']), at: Date.now(), data: msg['data'] ?? null });
+        continue;
+      }
       const w = this.waiting.shift();
       if (!w) continue;
       if ('error' in msg) {
@@ -225,6 +233,8 @@ export interface RunResult {
   durationMs: number;
   markers: { name: string; atMs: number; line: string }[];
   exit: { code: number | null; signal: string | null } | null;
+  /** QMP events (with QMP only), times from QEMU's start. */
+  events: { event: string; atMs: number }[];
 }
 
 /** Process groups of QEMUs still running; killed if this process exits any other way. */
@@ -427,7 +437,8 @@ export async function runQemu(spec: RunSpec): Promise<RunResult> {
     }
     const e = exit as RunResult['exit'];
     if (waitForExit && e && e.code !== 0) fail(`QEMU exited with code ${e.code ?? e.signal} after the last marker${lastStderr()}`);
-    return { log, durationMs: elapsed(), markers: seen, exit };
+    const events = (qmp?.events ?? []).map((e) => ({ event: e.event, atMs: e.at - started }));
+    return { log, durationMs: elapsed(), markers: seen, exit, events };
   } finally {
     if (qmp) {
       if (exit === null) await Promise.race([qmp.quit(), sleep(500)]);

@@ -31,7 +31,7 @@ describe('scenarios', () => {
   it('have a guest script each', async () => {
     const { existsSync } = await import('node:fs');
     const { repoRoot } = await import('./env.js');
-    for (const s of SCENARIOS) assert.ok(existsSync(join(repoRoot, 'lab', 'guest', 'scenarios', `${s.name}.sh`)), s.name);
+    for (const s of SCENARIOS) assert.ok(existsSync(join(repoRoot, 'lab', 'guest', 'scenarios', `${s.script ?? s.name}.sh`)), s.name);
   });
 
   const dir = mkdtempSync(join(tmpdir(), 'hb-scen-'));

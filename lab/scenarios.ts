@@ -9,6 +9,7 @@ import { Arch, LabError, cacheDir, ensureDir, formatDuration } from './env.js';
 import { GuestImage } from './guest.js';
 import { KernelArtifacts } from './kernel.js';
 import { QemuOptions, RunResult, qemuCommand, runQemu } from './qemu.js';
+import boards from './boards.json' with { type: 'json' };
 
 export interface Variant {
   /** '' for the only variant. */
@@ -22,10 +23,18 @@ export interface Variant {
   dtbRandomness: boolean;
   /** Whether a guest reset must reboot the machine (no -no-reboot). */
   reboot: boolean;
+  /** More QEMU arguments (e.g. a loader device that damages memory at every reset). */
+  qemuArgs?: string[];
+  /** How many guest resets QMP must report (checked when set): proves a real reset happened. */
+  resets?: number;
+  /** After the last marker, wait for QEMU to exit (default) or stop it (the guest would go on). */
+  waitForExit?: boolean;
 }
 
 export interface Scenario {
   name: string;
+  /** The guest script, lab/guest/scenarios/<script>.sh (default: the name). */
+  script?: string;
   summary: string;
   /** The guest needs /usr/bin/hardboot (dist/hardboot.mjs). */
   needsBundle: boolean;
@@ -34,6 +43,26 @@ export interface Scenario {
 
 /** Markers printed by the second kernel's /init (lab/guest/second-init.sh). */
 const SECOND_KERNEL = ['second-init', 'marker=second'];
+/** The stored kernel of a hardboot: the second initrd, with the lab's stored DTB. */
+const STORED_KERNEL = ['second-init', 'marker=stored', 'dtb=stored'];
+const HARDBOOT_TIMEOUT_MS = 240_000;
+/** The hardboot page the lab kernels are built with (kernel/configs/common.config). */
+export const HARDBOOT_PAGE = 0x47fff000;
+
+/** --mem-min/--mem-max for the lab's QEMU virt (lab/boards.json says why). */
+export function boardArgs(arch: Arch): string[] {
+  const b = boards[arch];
+  return [`memmin=${b.memMin}`, `memmax=${b.memMax}`];
+}
+
+/**
+ * A QEMU loader device that writes `value` (32 bits) at `addr` on every reset —
+ * after the running kernel wrote its hardboot record and before the boot kernel
+ * reads it: a record damaged "after load".
+ */
+export function corruptAtReset(addr: number, value: number): string[] {
+  return ['-device', `loader,addr=0x${addr.toString(16)},data=0x${value.toString(16)},data-len=4`];
+}
 
 const BOOT_TIMEOUT_MS = 90_000;
 const KEXEC_TIMEOUT_MS = 180_000;
@@ -84,6 +113,83 @@ export const SCENARIOS: readonly Scenario[] = [
         dtbRandomness: true,
         reboot: false,
       })),
+  },
+  {
+    name: 'hardboot',
+    summary: 'hardboot --load-hardboot a kernel, initrd and DTB, hardboot -e: a real reset, and the boot kernel jumps to the stored kernel',
+    needsBundle: true,
+    variants: (arch) => [
+      {
+        label: '',
+        args: boardArgs(arch),
+        markers: ['init', 'hardboot-page', 'hardboot-load', 'hardboot-exec', ...STORED_KERNEL],
+        forbidden: ['done', 'hardboot-rejected'],
+        timeoutMs: HARDBOOT_TIMEOUT_MS,
+        dtbRandomness: true,
+        reboot: true,
+        resets: 1,
+      },
+    ],
+  },
+  {
+    name: 'hardboot-oneshot',
+    script: 'hardboot',
+    summary: 'after a hardboot, a reset from the stored kernel boots the normal kernel again (the record was used once)',
+    needsBundle: true,
+    variants: (arch) => [
+      {
+        label: '',
+        args: [...boardArgs(arch), 'then=reboot'],
+        // The last 'init' is the normal boot kernel's /init after the second reset.
+        markers: ['init', 'hardboot-load', 'hardboot-exec', ...STORED_KERNEL, 'second-reboot', 'init'],
+        forbidden: ['done', 'hardboot-rejected'],
+        timeoutMs: HARDBOOT_TIMEOUT_MS,
+        dtbRandomness: true,
+        reboot: true,
+        resets: 2,
+        waitForExit: false,
+      },
+    ],
+  },
+  {
+    name: 'hardboot-corrupt',
+    script: 'hardboot',
+    summary: 'a hardboot record damaged between the reset and the boot kernel: a normal boot that logs the rejection, never a hang',
+    needsBundle: true,
+    variants: (arch) => [
+      {
+        label: 'record',
+        args: boardArgs(arch),
+        markers: ['init', 'hardboot-load', 'hardboot-exec', 'init', 'hardboot-rejected'],
+        forbidden: ['second-init', 'done'],
+        timeoutMs: HARDBOOT_TIMEOUT_MS,
+        dtbRandomness: true,
+        reboot: true,
+        // The entry point's low word, inside the checksummed record.
+        qemuArgs: corruptAtReset(HARDBOOT_PAGE + 0x10, 0xdeadbeef),
+        resets: 1,
+        waitForExit: false,
+      },
+    ],
+  },
+  {
+    name: 'hardboot-unload',
+    script: 'hardboot',
+    summary: 'hardboot --load-hardboot, hardboot -u, reset: the normal kernel boots',
+    needsBundle: true,
+    variants: (arch) => [
+      {
+        label: '',
+        args: [...boardArgs(arch), 'unload'],
+        markers: ['init', 'hardboot-load', 'hardboot-unload', 'done', 'init'],
+        forbidden: ['second-init', 'hardboot-rejected', 'hardboot-exec'],
+        timeoutMs: HARDBOOT_TIMEOUT_MS,
+        dtbRandomness: true,
+        reboot: true,
+        resets: 1,
+        waitForExit: false,
+      },
+    ],
   },
   {
     name: 'bench',
@@ -161,12 +267,13 @@ export async function runScenario(
       arch,
       kernel: kernel.image,
       initrd: guest.initrd,
-      append: guestAppend(scenario.name, v),
+      append: guestAppend(scenario.script ?? scenario.name, v),
       serialLog,
       // In /tmp: a unix socket path must stay under 108 bytes, whatever $HARDBOOT_CACHE is.
       qmpSocket: join(tmpdir(), `hb-qmp-${name}-${process.pid}.sock`),
       dtbRandomness: v.dtbRandomness,
       reboot: v.reboot,
+      ...(v.qemuArgs ? { extraArgs: v.qemuArgs } : {}),
     };
     const cmd = qemuCommand(qo);
     if (opts.qemuBinary) cmd.binary = opts.qemuBinary;
@@ -179,7 +286,12 @@ export async function runScenario(
         timeoutMs: v.timeoutMs * (opts.timeoutScale ?? 1),
         markers: v.markers,
         forbidden: v.forbidden,
+        ...(v.waitForExit === false ? { waitForExit: false } : {}),
       });
+      const resets = r.events.filter((e) => e.event === 'RESET').length;
+      if (v.resets !== undefined && resets !== v.resets) {
+        throw new LabError(`QMP reported ${resets} guest reset(s), expected ${v.resets}`, serialLog);
+      }
       results.push({ ...base, ok: true, durationMs: r.durationMs, markers: r.markers });
     } catch (e) {
       if (!(e instanceof LabError)) throw e;

@@ -40,6 +40,9 @@ for w in $(cat /proc/cmdline); do
 done
 
 marker "init arch=$(uname -m) kernel=$(uname -r) scenario=$HB_SCENARIO"
+# A boot kernel that refused a hardboot record says so once in its log.
+rejected=$(dmesg | grep -m 1 'kexec-hardboot: rejected')
+[ -n "$rejected" ] && marker "hardboot-rejected ${rejected#*kexec-hardboot: }"
 [ -n "$HB_SCENARIO" ] || fail "no hb.scenario= on the kernel command line"
 [ -f "/lab/scenarios/$HB_SCENARIO.sh" ] || fail "unknown scenario '$HB_SCENARIO'"
 

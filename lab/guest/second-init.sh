@@ -1,6 +1,7 @@
 #!/bin/sh
 # /init of the second kernel's initrd (/boot/initrd in the guest): busybox only.
-# Reports that the kexec'd kernel runs and what its command line is, then powers off.
+# Reports that the kexec'd kernel runs and what its command line is, then powers off
+# (or, with hb.then=reboot, resets the machine).
 # The host waits for "HB-MARKER: marker=<value>", the value the first kernel passed
 # in hb.marker= through kexec's --append.
 
@@ -12,12 +13,21 @@ mount -t sysfs sysfs /sys
 cmdline=$(cat /proc/cmdline)
 echo "HB-MARKER: second-init arch=$(uname -m)"
 echo "HB-MARKER: cmdline $cmdline"
+then=poweroff
 for w in $cmdline; do
 	case "$w" in
 	hb.marker=*) echo "HB-MARKER: marker=${w#hb.marker=}" ;;
+	hb.then=*) then=${w#hb.then=} ;;
 	esac
 done
+# The DTB it booted with, when the loader passed the lab's stored one.
+[ -r /proc/device-tree/chosen/hb,dtb ] && echo "HB-MARKER: dtb=$(tr -d '\000' < /proc/device-tree/chosen/hb,dtb)"
 sync
-poweroff -f
+if [ "$then" = reboot ]; then
+	echo "HB-MARKER: second-reboot"
+	reboot -f
+else
+	poweroff -f
+fi
 sleep 10
 echo "HB-MARKER: fail poweroff -f returned"

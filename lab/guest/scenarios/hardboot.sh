@@ -1,0 +1,42 @@
+# hardboot: store the lab kernel with its own command line, initrd and DTB
+# (hardboot --load-hardboot), then hardboot -e: the running kernel writes the
+# hardboot record and resets the machine; QEMU reloads the boot kernel, whose
+# first instructions find the record and jump to the stored kernel.
+# HB_ARGS:
+#   memmin=ADDR memmax=ADDR   where the segments go (lab/boards.json: outside
+#                             what QEMU reloads on reset)
+#   then=reboot               the stored kernel resets again (hardboot-oneshot)
+#   unload                    hardboot -u after the load, then reset (hardboot-unload)
+[ -x /usr/bin/hardboot ] || fail "no /usr/bin/hardboot in the guest (dist/hardboot.mjs was not built)"
+[ -r /sys/kernel/kexec_hardboot ] || fail "no /sys/kernel/kexec_hardboot: the lab kernel was built without CONFIG_KEXEC_HARDBOOT"
+memmin=
+memmax=
+then=
+unload=
+for a in $HB_ARGS; do
+	case "$a" in
+	memmin=*) memmin=${a#memmin=} ;;
+	memmax=*) memmax=${a#memmax=} ;;
+	then=*) then=${a#then=} ;;
+	unload) unload=1 ;;
+	esac
+done
+[ -n "$memmin" ] && [ -n "$memmax" ] || fail "hardboot scenario without memmin= and memmax="
+marker "hardboot-page $(cat /sys/kernel/kexec_hardboot)"
+
+append="console=ttyAMA0 panic=-1 hb.marker=stored"
+[ -n "$then" ] && append="$append hb.then=$then"
+hardboot --load-hardboot "$HB_KERNEL" --initrd="$HB_INITRD" --dtb=/boot/stored.dtb \
+	--mem-min="$memmin" --mem-max="$memmax" --append="$append" || fail "hardboot --load-hardboot exited $?"
+marker "hardboot-load loaded=$(cat /sys/kernel/kexec_loaded)"
+
+if [ -n "$unload" ]; then
+	hardboot -u || fail "hardboot -u exited $?"
+	marker "hardboot-unload loaded=$(cat /sys/kernel/kexec_loaded)"
+	HB_END=reboot
+else
+	marker "hardboot-exec"
+	sync
+	hardboot -e
+	fail "hardboot -e returned $?"
+fi
