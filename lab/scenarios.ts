@@ -10,6 +10,7 @@ import { GuestImage } from './guest.js';
 import { KernelArtifacts } from './kernel.js';
 import { QemuOptions, RunResult, qemuCommand, runQemu } from './qemu.js';
 import boards from './boards.json' with { type: 'json' };
+import { hex } from '../src/errors.js';
 
 export interface Variant {
   /** '' for the only variant. */
@@ -160,13 +161,33 @@ export const SCENARIOS: readonly Scenario[] = [
       {
         label: 'record',
         args: boardArgs(arch),
-        markers: ['init', 'hardboot-load', 'hardboot-exec', 'init', 'hardboot-rejected'],
+        markers: ['init', 'hardboot-load', 'hardboot-exec', 'init', `hardboot-rejected rejected record at ${hex(HARDBOOT_PAGE)}: bad checksum`],
         forbidden: ['second-init', 'done'],
         timeoutMs: HARDBOOT_TIMEOUT_MS,
         dtbRandomness: true,
         reboot: true,
         // The entry point's low word, inside the checksummed record.
         qemuArgs: corruptAtReset(HARDBOOT_PAGE + 0x10, 0xdeadbeef),
+        resets: 1,
+        waitForExit: false,
+      },
+      {
+        label: 'kernel',
+        args: boardArgs(arch),
+        markers: [
+          'init',
+          'hardboot-load',
+          'hardboot-exec',
+          'init',
+          `hardboot-rejected rejected record at ${hex(HARDBOOT_PAGE)}: segment at ${boards[arch].memMin} changed`,
+        ],
+        forbidden: ['second-init', 'done'],
+        timeoutMs: HARDBOOT_TIMEOUT_MS,
+        dtbRandomness: true,
+        reboot: true,
+        // A word of the stored kernel, which the planner puts first, at --mem-min: the
+        // record is intact but the segment's sum no longer matches.
+        qemuArgs: corruptAtReset(Number(boards[arch].memMin) + 0x100, 0xdeadbeef),
         resets: 1,
         waitForExit: false,
       },
