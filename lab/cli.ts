@@ -12,7 +12,7 @@ import { formatBench, parseBench, summarise } from './bench.js';
 import { ARCHES, Arch, LabError, formatDuration } from './env.js';
 import { buildGuest } from './guest.js';
 import { buildKernel } from './kernel.js';
-import { SCENARIOS, VariantResult, describeResult, findScenario, runScenario } from './scenarios.js';
+import { SCENARIOS, VariantResult, describeResult, findScenario, runScenario, timeline } from './scenarios.js';
 import { UsageError } from '../src/errors.js';
 
 interface Args {
@@ -74,6 +74,12 @@ export function parseArgs(argv: readonly string[]): Args {
   return { command: 'run', scenarios, arches: arch, timeoutScale };
 }
 
+/** The run's timeline when it saw a reset (the hardboot scenarios): where the time went. */
+function formatTimeline(r: VariantResult): string {
+  if (!(r.events ?? []).some((e) => e.event === 'RESET')) return '';
+  return `  timeline: ${timeline(r).map((t) => `${t.name}@${formatDuration(t.atMs)}`).join(' → ')}\n`;
+}
+
 function note(msg: string): void {
   process.stderr.write(`[lab] ${msg}\n`);
 }
@@ -107,7 +113,7 @@ async function run(args: Args): Promise<number> {
       const scenario = findScenario(name)!;
       for (const r of await runScenario(scenario, arch, kernel, guest, { timeoutScale: args.timeoutScale })) {
         results.push(r);
-        if (r.ok) process.stdout.write(`${describeResult(r)}\n  log: ${r.log}\n`);
+        if (r.ok) process.stdout.write(`${describeResult(r)}\n${formatTimeline(r)}  log: ${r.log}\n`);
         else process.stderr.write(`${describeResult(r)}\n  log: ${r.log}\n`);
         if (r.ok && scenario.name === 'bench') bench.push(...formatBench(arch, summarise(parseBench(readFileSync(r.log, 'utf8')))));
       }

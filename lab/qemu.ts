@@ -201,6 +201,15 @@ export const PANIC_PATTERNS: readonly RegExp[] = [
 
 export const MARKER_PREFIX = 'HB-MARKER: ';
 
+/**
+ * Kernel console lines whose times a run records (not markers: nothing waits for
+ * them), for timelines and the reset benchmark.
+ */
+export const TIMED_LINES: readonly { name: string; pattern: RegExp }[] = [
+  { name: 'kernel-start', pattern: /Booting Linux on physical CPU/ },
+  { name: 'kexec-start', pattern: /kexec_core: Starting new kernel/ },
+];
+
 /** `HB-MARKER: kexec-exec foo` is marker `kexec-exec`; the rest of the line is detail. */
 export function markerMatches(line: string, name: string): boolean {
   const i = line.indexOf(MARKER_PREFIX);
@@ -235,6 +244,8 @@ export interface RunResult {
   exit: { code: number | null; signal: string | null } | null;
   /** QMP events (with QMP only), times from QEMU's start. */
   events: { event: string; atMs: number }[];
+  /** Each TIMED_LINES line as it appeared. */
+  lines: { name: string; atMs: number }[];
 }
 
 /** Process groups of QEMUs still running; killed if this process exits any other way. */
@@ -348,6 +359,7 @@ export async function runQemu(spec: RunSpec): Promise<RunResult> {
   const started = Date.now();
   const elapsed = (): number => Date.now() - started;
   const seen: RunResult['markers'] = [];
+  const timed: RunResult['lines'] = [];
   const forbidden = ['fail', ...(spec.forbidden ?? [])];
   const waitForExit = spec.waitForExit ?? true;
 
@@ -400,6 +412,7 @@ export async function runQemu(spec: RunSpec): Promise<RunResult> {
     const scan = async (lines: string[]): Promise<void> => {
       for (const line of lines) {
         for (const p of PANIC_PATTERNS) if (p.test(line)) fail(`guest kernel panic: ${line.trim()}`);
+        for (const t of TIMED_LINES) if (t.pattern.test(line)) timed.push({ name: t.name, atMs: elapsed() });
         const next = spec.markers[seen.length];
         if (next !== undefined && markerMatches(line, next)) {
           seen.push({ name: next, atMs: elapsed(), line });
@@ -438,7 +451,7 @@ export async function runQemu(spec: RunSpec): Promise<RunResult> {
     const e = exit as RunResult['exit'];
     if (waitForExit && e && e.code !== 0) fail(`QEMU exited with code ${e.code ?? e.signal} after the last marker${lastStderr()}`);
     const events = (qmp?.events ?? []).map((e) => ({ event: e.event, atMs: e.at - started }));
-    return { log, durationMs: elapsed(), markers: seen, exit, events };
+    return { log, durationMs: elapsed(), markers: seen, exit, events, lines: timed };
   } finally {
     if (qmp) {
       if (exit === null) await Promise.race([qmp.quit(), sleep(500)]);

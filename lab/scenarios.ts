@@ -252,6 +252,8 @@ export interface VariantResult {
   /** One line, when !ok. */
   reason?: string;
   markers?: RunResult['markers'];
+  events?: RunResult['events'];
+  lines?: RunResult['lines'];
 }
 
 export interface RunScenarioOptions {
@@ -313,13 +315,26 @@ export async function runScenario(
       if (v.resets !== undefined && resets !== v.resets) {
         throw new LabError(`QMP reported ${resets} guest reset(s), expected ${v.resets}`, serialLog);
       }
-      results.push({ ...base, ok: true, durationMs: r.durationMs, markers: r.markers });
+      results.push({ ...base, ok: true, durationMs: r.durationMs, markers: r.markers, events: r.events, lines: r.lines });
     } catch (e) {
       if (!(e instanceof LabError)) throw e;
       results.push({ ...base, ok: false, durationMs: Date.now() - started, reason: e.message, log: e.log ?? serialLog });
     }
   }
   return results;
+}
+
+/**
+ * The run as a timeline: markers, guest resets (QMP) and kernel starts, in time
+ * order — e.g. hardboot-exec@10.1s RESET@10.6s kernel-start@10.7s second-init@14.8s.
+ */
+export function timeline(r: VariantResult): { name: string; atMs: number }[] {
+  const all = [
+    ...(r.markers ?? []).map((m) => ({ name: m.name, atMs: m.atMs })),
+    ...(r.events ?? []).filter((e) => e.event === 'RESET').map((e) => ({ name: 'RESET', atMs: e.atMs })),
+    ...(r.lines ?? []),
+  ];
+  return all.sort((a, b) => a.atMs - b.atMs);
 }
 
 export function describeResult(r: VariantResult): string {

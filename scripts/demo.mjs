@@ -7,8 +7,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-// The scenario that proves the most: kexec through our own loader (hardboot -l, hardboot -e).
-const SCENARIO = 'kexec';
+// The scenario that proves the most: hardboot --load-hardboot, hardboot -e, a real reset,
+// and the patched boot kernel jumping to the stored kernel.
+const SCENARIO = 'hardboot';
 console.log(`hardboot demo: QEMU virt arm64, scenario '${SCENARIO}' (first run builds the kernel and guest: ~6 min)\n`);
 const r = spawnSync(process.execPath, [join(root, 'scripts', 'lab.mjs'), SCENARIO, '--arch', 'arm64'], { stdio: 'inherit' });
 process.exit(r.status ?? 1);
