@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatBench, parseBench, parseElapsed, rssFactor, summarise } from './bench.js';
+import { formatBench, parseBench, parseElapsed, resetFigures, rssFactor, summarise } from './bench.js';
 
 describe('bench figures', () => {
   it('corrects the RSS unit from the 64 MiB calibration run', () => {
@@ -37,5 +37,28 @@ describe('bench figures', () => {
     assert.equal(lines.length, 3);
     assert.match(lines[1]!, /hardboot +median 2\.50s over 2 run\(s\), peak RSS 50\.0 MiB/);
     assert.match(lines[2]!, /8\.33x \(goal <= 1\.5x: NOT met\)/);
+  });
+});
+
+describe('reset figures', () => {
+  it('measures the reset path from the kexec start to the stored kernel, and the cold boot', () => {
+    const hb = (k: number) => ({
+      markers: [{ name: 'hardboot-exec', atMs: 9000 + k }],
+      events: [{ event: 'RESET', atMs: 14400 + k }],
+      lines: [
+        { name: 'kernel-start', atMs: 200 },
+        { name: 'kexec-start', atMs: 14200 + k },
+        { name: 'kernel-start', atMs: 14800 + k },
+      ],
+    });
+    const cold = (ms: number) => ({ lines: [{ name: 'kernel-start', atMs: ms }] });
+    assert.deepEqual(resetFigures([hb(0), hb(100), hb(50)], [cold(300), cold(200), cold(250)]), { coldMs: 250, resetMs: 600, execMs: 5800 });
+  });
+
+  it('says what a run lacked', () => {
+    assert.throws(() => resetFigures([{ lines: [], events: [] }], []), { message: 'bench: a hardboot run saw no guest reset' });
+    assert.throws(() => resetFigures([{ lines: [{ name: 'kexec-start', atMs: 1 }], events: [{ event: 'RESET', atMs: 2 }] }], []), {
+      message: "bench: a run has no 'kernel-start' console line after 2 ms",
+    });
   });
 });

@@ -54,7 +54,7 @@ export interface BenchSummary {
   peakRssKb: number;
 }
 
-function median(xs: number[]): number {
+function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
@@ -80,4 +80,44 @@ export function formatBench(arch: string, rows: readonly BenchSummary[]): string
     lines.push(`${arch.padEnd(5)} hardboot / kexec-tools wall time: ${ratio.toFixed(2)}x (goal <= 1.5x: ${ratio <= 1.5 ? 'met' : 'NOT met'})`);
   }
   return lines;
+}
+
+/** The times a reset benchmark reads from one run (see resetFigures). */
+export interface TimedRun {
+  markers?: { name: string; atMs: number }[];
+  events?: { event: string; atMs: number }[];
+  lines?: { name: string; atMs: number }[];
+}
+
+/**
+ * How long a hardboot takes against a cold boot of the same kernel in the same QEMU:
+ * - cold: QEMU's start to the kernel's first console line ("Booting Linux…");
+ * - reset: the running kernel's "Starting new kernel" (kexec -e has begun) to the
+ *   stored kernel's first console line after the guest reset — the copy, the record,
+ *   the reset, QEMU's reload, the boot kernel's check and the jump;
+ * - exec: the guest's `hardboot-exec` marker (just before `hardboot -e` starts Node)
+ *   to that same line.
+ * Throws a LabError naming what a run lacked.
+ */
+export function resetFigures(hardboots: readonly TimedRun[], colds: readonly TimedRun[]): { coldMs: number; resetMs: number; execMs: number } {
+  const first = (r: TimedRun, name: string, after = -1): number => {
+    const t = (r.lines ?? []).find((l) => l.name === name && l.atMs > after)?.atMs;
+    if (t === undefined) throw new LabError(`bench: a run has no '${name}' console line${after >= 0 ? ` after ${after} ms` : ''}`);
+    return t;
+  };
+  const reset = (r: TimedRun): number => {
+    const at = (r.events ?? []).find((e) => e.event === 'RESET')?.atMs;
+    if (at === undefined) throw new LabError('bench: a hardboot run saw no guest reset');
+    return at;
+  };
+  const marker = (r: TimedRun, name: string): number => {
+    const t = (r.markers ?? []).find((m) => m.name === name)?.atMs;
+    if (t === undefined) throw new LabError(`bench: a hardboot run has no '${name}' marker`);
+    return t;
+  };
+  return {
+    coldMs: median(colds.map((r) => first(r, 'kernel-start'))),
+    resetMs: median(hardboots.map((r) => first(r, 'kernel-start', reset(r)) - first(r, 'kexec-start'))),
+    execMs: median(hardboots.map((r) => first(r, 'kernel-start', reset(r)) - marker(r, 'hardboot-exec'))),
+  };
 }
