@@ -28,10 +28,11 @@ import { CpioEntry, entriesFromDir, gzipCpio } from './cpio.js';
 import { KernelArtifacts } from './kernel.js';
 import { Progress, runLogged } from './progress.js';
 import { qemuCommand } from './qemu.js';
-import { ensureNode, parseFdt, setProp, stringValue, writeFdt } from '../src/formats/fdt.js';
+import { ensureNode, parseFdt, setProp, stringValue, u32Cells, writeFdt } from '../src/formats/fdt.js';
+import { writeQcdt } from '../src/formats/qcdt.js';
 
 /** Bump when this file (or lab/cpio.ts) changes what goes into any layer: it is in every layer's key. */
-export const GUEST_SCRIPT_VERSION = 3;
+export const GUEST_SCRIPT_VERSION = 4;
 
 /** What the guest needs; apt-cache resolves the rest. */
 export const ROOT_PACKAGES = ['busybox-static', 'nodejs', 'kexec-tools'] as const;
@@ -57,6 +58,10 @@ export const GUEST_PATHS = {
   secondInitrd: '/boot/initrd',
   /** The DTB the hardboot scenarios store with the kernel: QEMU's own, marked /chosen/hb,dtb = "stored". */
   storedDtb: '/boot/stored.dtb',
+  /** An Android boot image (mkbootimg, header v2): the lab kernel, the second initrd, stored.dtb, its own command line. */
+  bootImg: '/boot/boot.img',
+  /** A Qualcomm dt.img (QCDT v3) of QEMU's tree under three sets of ids (PHONE_BOARDS). */
+  dtImg: '/boot/dt.img',
   bundle: '/opt/hardboot/hardboot.mjs',
   wrapper: '/usr/bin/hardboot',
 };
@@ -409,7 +414,7 @@ export interface GuestOptions {
  * runner's defaults, seeds off so the bytes are stable), with
  * /chosen/hb,dtb = "stored" so the stored kernel can show it booted with it.
  */
-export function storedDtb(arch: Arch, cache: string): Uint8Array {
+export function storedDtb(arch: Arch, cache: string, edit: (fdt: ReturnType<typeof parseFdt>) => void = () => undefined): Uint8Array {
   const out = join(ensureDir(join(cache, 'guest', arch)), 'qemu-virt.dtb');
   const cmd = qemuCommand({ arch, kernel: '/dev/null', append: '', serialLog: '/dev/null', reboot: false, dtbRandomness: false });
   const args = cmd.args.filter((a, i, all) => !['-kernel', '-append', '-serial'].includes(a) && !['-kernel', '-append', '-serial'].includes(all[i - 1]!));
@@ -419,7 +424,64 @@ export function storedDtb(arch: Arch, cache: string): Uint8Array {
   const fdt = parseFdt(new Uint8Array(readFileSync(out)));
   delete fdt.layout;
   setProp(ensureNode(fdt, '/chosen'), 'hb,dtb', stringValue('stored'));
+  edit(fdt);
   return writeFdt(fdt, { padding: 0x1000 });
+}
+
+/**
+ * The phone boards of the hardboot-dtimg scenario: QEMU's tree under three sets
+ * of Qualcomm ids (qcom,msm-id = <platform soc_rev>), each marked with its name
+ * in /chosen/hb,dtb. The guest boots with RUNNING's ids, so only that entry of
+ * dt.img may be chosen; its name on the stored kernel's console proves which.
+ */
+export const PHONE_BOARDS = [
+  { name: 'board-a', platform: 0xcf, socRev: 0x20000 },
+  { name: 'board-b', platform: 0xcf, socRev: 0x20001 },
+  { name: 'board-c', platform: 0xfb, socRev: 0x0 },
+] as const;
+export const RUNNING_BOARD = PHONE_BOARDS[1];
+
+function withMsmId(b: { name: string; platform: number; socRev: number }) {
+  return (fdt: ReturnType<typeof parseFdt>): void => {
+    setProp(fdt.root, 'qcom,msm-id', u32Cells(b.platform, b.socRev));
+    setProp(ensureNode(fdt, '/chosen'), 'hb,dtb', stringValue(b.name));
+  };
+}
+
+/** The tree QEMU boots the hardboot-dtimg guest with (-dtb): the running board's ids. */
+export function runningPhoneDtb(arch: Arch, cache: string): string {
+  const out = join(ensureDir(join(cache, 'guest', arch)), 'running-phone.dtb');
+  writeFileSync(out, storedDtb(arch, cache, (fdt) => {
+    setProp(fdt.root, 'qcom,msm-id', u32Cells(RUNNING_BOARD.platform, RUNNING_BOARD.socRev));
+  }));
+  return out;
+}
+
+function phoneFiles(arch: Arch, cache: string, kernel: Uint8Array, initrd: Uint8Array, stored: Uint8Array): { bootImg: Uint8Array; dtImg: Uint8Array } {
+  const dtImg = writeQcdt({
+    version: 3,
+    entries: PHONE_BOARDS.map((b) => ({ platformId: b.platform, variantId: 0, socRev: b.socRev, dtb: storedDtb(arch, cache, withMsmId(b)) })),
+  });
+  // mkbootimg, the reference tool, writes the boot image.
+  const dir = mkdtempSync(join(cache, 'guest', `.bootimg-${arch}-`));
+  try {
+    const f = (name: string, data: Uint8Array) => {
+      writeFileSync(join(dir, name), data);
+      return join(dir, name);
+    };
+    const out = join(dir, 'boot.img');
+    execFileSync('mkbootimg', [
+      '--header_version', '2',
+      '--kernel', f('kernel', kernel),
+      '--ramdisk', f('ramdisk', initrd),
+      '--dtb', f('dtb', stored),
+      '--cmdline', 'console=ttyAMA0 panic=-1 hb.marker=bootimg',
+      '-o', out,
+    ]);
+    return { bootImg: new Uint8Array(readFileSync(out)), dtImg };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -460,15 +522,18 @@ export async function buildGuest(arch: Arch, kernel: KernelArtifacts, opts: Gues
     pruneLayers(dir, 'second', second);
   }
   const stored = storedDtb(arch, cache);
-  const bootKey = sha256([`boot-${GUEST_SCRIPT_VERSION}`, kernel.key, secondKey, stored]).slice(0, 16);
+  const bootKey = sha256([`boot-${GUEST_SCRIPT_VERSION}`, kernel.key, secondKey, stored, JSON.stringify(PHONE_BOARDS)]).slice(0, 16);
   const boot = join(dir, `boot-${bootKey}.cpio.gz`);
   built = false;
   if (!existsSync(boot)) {
+    const phone = phoneFiles(arch, cache, readFileSync(kernel.image), readFileSync(second), stored);
     writeAtomic(
       boot,
       gzipCpio(
         [
           { type: 'dir', path: 'boot' },
+          { type: 'file', path: GUEST_PATHS.bootImg, data: phone.bootImg },
+          { type: 'file', path: GUEST_PATHS.dtImg, data: phone.dtImg },
           { type: 'file', path: GUEST_PATHS.kernel(arch), data: readFileSync(kernel.image) },
           { type: 'file', path: GUEST_PATHS.secondInitrd, data: readFileSync(second) },
           { type: 'file', path: GUEST_PATHS.storedDtb, data: stored },

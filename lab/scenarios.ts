@@ -9,6 +9,8 @@ import { Arch, LabError, cacheDir, ensureDir, formatDuration } from './env.js';
 import { GuestImage } from './guest.js';
 import { KernelArtifacts } from './kernel.js';
 import { QemuOptions, RunResult, qemuCommand, runQemu } from './qemu.js';
+import { readFileSync as readFile } from 'node:fs';
+import { RUNNING_BOARD, runningPhoneDtb } from './guest.js';
 import boards from './boards.json' with { type: 'json' };
 import { hex } from '../src/errors.js';
 
@@ -30,6 +32,10 @@ export interface Variant {
   resets?: number;
   /** After the last marker, wait for QEMU to exit (default) or stop it (the guest would go on). */
   waitForExit?: boolean;
+  /** Boot this kernel instead of the lab's (e.g. Debian's, unpatched). */
+  kernel?: string;
+  /** Boot with this DTB instead of QEMU's own (-dtb). */
+  dtb?: string;
 }
 
 export interface Scenario {
@@ -49,6 +55,16 @@ const STORED_KERNEL = ['second-init', 'marker=stored', 'dtb=stored'];
 const HARDBOOT_TIMEOUT_MS = 240_000;
 /** The hardboot page the lab kernels are built with (kernel/configs/common.config). */
 export const HARDBOOT_PAGE = 0x47fff000;
+
+/** Debian's own kernel for `arch` (unpatched), fetched by scripts/setup.mjs into the cache. */
+export function debianKernel(arch: Arch): string {
+  const manifest = join(cacheDir(), 'debian-kernels', 'manifest.json');
+  try {
+    return (JSON.parse(readFile(manifest, 'utf8')) as Record<Arch, { kernel: string }>)[arch].kernel;
+  } catch {
+    throw new LabError(`${manifest}: missing: node scripts/setup.mjs lab fetches Debian's kernels`);
+  }
+}
 
 /** --mem-min/--mem-max for the lab's QEMU virt (lab/boards.json says why). */
 export function boardArgs(arch: Arch): string[] {
@@ -213,6 +229,69 @@ export const SCENARIOS: readonly Scenario[] = [
     ],
   },
   {
+    name: 'hardboot-bootimg',
+    script: 'hardboot',
+    summary: 'hardboot --load-hardboot an Android boot image made by mkbootimg: kernel, ramdisk, DTB and command line from the image',
+    needsBundle: true,
+    variants: (arch) => [
+      {
+        label: '',
+        args: [...boardArgs(arch), 'bootimg'],
+        markers: ['init', 'hardboot-load', 'hardboot-exec', 'second-init', 'marker=bootimg', 'dtb=stored'],
+        forbidden: ['done', 'hardboot-rejected'],
+        timeoutMs: HARDBOOT_TIMEOUT_MS,
+        dtbRandomness: true,
+        reboot: true,
+        resets: 1,
+      },
+    ],
+  },
+  {
+    name: 'hardboot-dtimg',
+    script: 'hardboot',
+    summary: "a guest whose tree carries qcom,msm-id hardboots with a QCDT dt.img of three DTBs: only the running board's boots",
+    needsBundle: true,
+    variants: (arch) => [
+      {
+        label: '',
+        args: [...boardArgs(arch), 'dtimg'],
+        markers: ['init', 'hardboot-load', 'hardboot-exec', 'second-init', 'marker=dtimg', `dtb=${RUNNING_BOARD.name}`],
+        forbidden: ['done', 'hardboot-rejected'],
+        timeoutMs: HARDBOOT_TIMEOUT_MS,
+        dtbRandomness: true,
+        reboot: true,
+        resets: 1,
+        dtb: runningPhoneDtb(arch, cacheDir()),
+      },
+    ],
+  },
+  {
+    name: 'doctor',
+    summary: 'hardboot doctor: ready on the patched lab kernel; names CONFIG_KEXEC_HARDBOOT on an unpatched one (Debian\'s)',
+    needsBundle: true,
+    variants: (arch) => [
+      {
+        label: 'patched',
+        args: ['expect=ready'],
+        markers: ['init', 'doctor-ready', 'done'],
+        forbidden: [],
+        timeoutMs: BOOT_TIMEOUT_MS,
+        dtbRandomness: true,
+        reboot: false,
+      },
+      {
+        label: 'debian',
+        args: ['expect=not-ready'],
+        markers: ['init', 'doctor-not-ready names=CONFIG_KEXEC_HARDBOOT', 'done'],
+        forbidden: [],
+        timeoutMs: BOOT_TIMEOUT_MS,
+        dtbRandomness: true,
+        reboot: false,
+        kernel: debianKernel(arch),
+      },
+    ],
+  },
+  {
     name: 'bench',
     summary: 'wall time and peak RSS of hardboot -l vs kexec-tools kexec -l in the guest (npm run bench:lab)',
     needsBundle: true,
@@ -288,8 +367,9 @@ export async function runScenario(
     }
     const qo: QemuOptions = {
       arch,
-      kernel: kernel.image,
+      kernel: v.kernel ?? kernel.image,
       initrd: guest.initrd,
+      ...(v.dtb ? { dtb: v.dtb } : {}),
       append: guestAppend(scenario.script ?? scenario.name, v),
       serialLog,
       // In /tmp: a unix socket path must stay under 108 bytes, whatever $HARDBOOT_CACHE is.

@@ -7,18 +7,25 @@
 #                             what QEMU reloads on reset)
 #   then=reboot               the stored kernel resets again (hardboot-oneshot)
 #   unload                    hardboot -u after the load, then reset (hardboot-unload)
+#   bootimg                   load /boot/boot.img (mkbootimg v2: kernel, ramdisk, DTB and
+#                             command line all from the image) (hardboot-bootimg)
+#   dtimg                     --dtb=/boot/dt.img, a QCDT table: the entry for the running
+#                             board's qcom,msm-id is chosen (hardboot-dtimg)
 [ -x /usr/bin/hardboot ] || fail "no /usr/bin/hardboot in the guest (dist/hardboot.mjs was not built)"
 [ -r /sys/kernel/kexec_hardboot ] || fail "no /sys/kernel/kexec_hardboot: the lab kernel was built without CONFIG_KEXEC_HARDBOOT"
 memmin=
 memmax=
 then=
 unload=
+source=
 for a in $HB_ARGS; do
 	case "$a" in
 	memmin=*) memmin=${a#memmin=} ;;
 	memmax=*) memmax=${a#memmax=} ;;
 	then=*) then=${a#then=} ;;
 	unload) unload=1 ;;
+	bootimg) source=bootimg ;;
+	dtimg) source=dtimg ;;
 	esac
 done
 [ -n "$memmin" ] && [ -n "$memmax" ] || fail "hardboot scenario without memmin= and memmax="
@@ -26,8 +33,16 @@ marker "hardboot-page $(cat /sys/kernel/kexec_hardboot)"
 
 append="console=ttyAMA0 panic=-1 hb.marker=stored"
 [ -n "$then" ] && append="$append hb.then=$then"
-hardboot --load-hardboot "$HB_KERNEL" --initrd="$HB_INITRD" --dtb=/boot/stored.dtb \
-	--mem-min="$memmin" --mem-max="$memmax" --append="$append" || fail "hardboot --load-hardboot exited $?"
+case "$source" in
+bootimg)
+	hardboot --load-hardboot /boot/boot.img --mem-min="$memmin" --mem-max="$memmax" ;;
+dtimg)
+	hardboot --load-hardboot "$HB_KERNEL" --initrd="$HB_INITRD" --dtb=/boot/dt.img \
+		--mem-min="$memmin" --mem-max="$memmax" --append="console=ttyAMA0 panic=-1 hb.marker=dtimg" ;;
+*)
+	hardboot --load-hardboot "$HB_KERNEL" --initrd="$HB_INITRD" --dtb=/boot/stored.dtb \
+		--mem-min="$memmin" --mem-max="$memmax" --append="$append" ;;
+esac || fail "hardboot --load-hardboot exited $?"
 marker "hardboot-load loaded=$(cat /sys/kernel/kexec_loaded)"
 
 if [ -n "$unload" ]; then
