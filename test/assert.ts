@@ -21,3 +21,17 @@ export function onlyFormatErrors(fn: () => unknown): void {
     if (!(e instanceof FormatError)) throw e;
   }
 }
+
+/** `fn` throws a FormatError whose whole message is `message`. */
+export function throwsExactly(fn: () => unknown, message: string): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof FormatError, `expected a FormatError, got ${String(e)}`);
+    assert.equal(e.message, message);
+    return true;
+  });
+}
+
+/** Byte equality whatever the views' types (Buffer, Uint8Array) and offsets. */
+export function same(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
+}

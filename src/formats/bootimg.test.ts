@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { FormatError } from '../errors.js';
 import { concatBytes, view } from '../util/bytes.js';
 import { debianKernels, readFixture } from '../../test/support.js';
-import { onlyFormatErrors } from '../../test/assert.js';
+import { onlyFormatErrors, same, throwsExactly } from '../../test/assert.js';
 import {
   appendBootconfigTrailer,
   type BootImage,
@@ -112,7 +112,6 @@ function asUnpackPrintsVendor(v: VendorBootImage): Map<string, string> {
   ]);
 }
 
-const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
 
 // Real inputs: Debian's armhf zImage, a gzipped "ramdisk", real board DTBs.
 const zImage = new Uint8Array(readFileSync(debianKernels().arm.kernel));
@@ -123,13 +122,6 @@ const bullhead = readFixture('qcom', 'msm8992-lg-bullhead-rev-101.dtb');
 const files = { kernel: file(zImage, 'zImage'), ramdisk: file(ramdisk, 'ramdisk'), second: file(second, 'second'), dtb: file(angler, 'angler.dtb') };
 
 /** Throws a FormatError whose message is exactly `message`. */
-function throwsExactly(fn: () => unknown, message: string): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof FormatError, `expected a FormatError, got ${String(e)}`);
-    assert.equal(e.message, message);
-    return true;
-  });
-}
 
 describe('boot images made by Debian mkbootimg, read back and cross-checked with unpack_bootimg', () => {
   const cases: { version: 0 | 1 | 2; pagesize: number; extra: string[] }[] = [

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { FormatError } from '../errors.js';
 import { concatBytes, view } from '../util/bytes.js';
 import { readFixture } from '../../test/support.js';
-import { onlyFormatErrors } from '../../test/assert.js';
+import { onlyFormatErrors, same, throwsExactly } from '../../test/assert.js';
 import { DT_TABLE_MAGIC, dtTableEntryBlob, parseDtTable, writeDtTable } from './dttable.js';
 import { dtbToDts } from './fdt-tools.testkit.js';
 
@@ -14,15 +14,7 @@ const bullhead10 = readFixture('qcom', 'msm8992-lg-bullhead-rev-10.dtb');
 const bullhead101 = readFixture('qcom', 'msm8992-lg-bullhead-rev-101.dtb');
 const rk = readFixture('dtb', 'rk3399-pinebook-pro.dtb');
 
-const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
 
-function throwsExactly(fn: () => unknown, message: string): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof FormatError, `expected a FormatError, got ${String(e)}`);
-    assert.equal(e.message, message);
-    return true;
-  });
-}
 
 /** mkdtboimg's own decompression (mkdtboimg.py extract_dt_file: zlib.decompress(data, 47), zlib or gzip). */
 function pythonInflate(data: Uint8Array): Uint8Array {

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { FormatError } from '../errors.js';
 import { concatBytes, view } from '../util/bytes.js';
 import { cacheDir, debianKernels, fixture, readFixture } from '../../test/support.js';
-import { onlyFormatErrors } from '../../test/assert.js';
+import { onlyFormatErrors, same } from '../../test/assert.js';
 import {
   configEnabled,
   configNumber,
@@ -36,7 +36,6 @@ function tool(cmd: string, args: string[], input?: Uint8Array): Uint8Array {
   return new Uint8Array(execFileSync(cmd, args, { input, maxBuffer: 1 << 30 }));
 }
 
-const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
 const enc = new TextEncoder();
 
 /**

@@ -10,7 +10,7 @@ import { debianKernels, readFixture } from '../../test/support.js';
 import { parseArm64Image } from './arm64-image.js';
 import { readKernel } from './kernel.js';
 import { parseZImage } from './zimage.js';
-import { throwsFormat as throwsFormatOf } from '../../test/assert.js';
+import { throwsFormat as throwsFormatOf, same } from '../../test/assert.js';
 
 const kernels = debianKernels();
 const image = new Uint8Array(readFileSync(kernels.arm64.kernel));
@@ -29,7 +29,6 @@ function sizeAppend(n: number): Uint8Array {
   return b;
 }
 
-const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
 
 const throwsFormat = (fn: () => unknown, format: string, text?: RegExp) => throwsFormatOf(fn, format, undefined, text);
 

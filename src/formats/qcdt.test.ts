@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { FormatError } from '../errors.js';
 import { concatBytes, view } from '../util/bytes.js';
 import { readFixture } from '../../test/support.js';
-import { onlyFormatErrors } from '../../test/assert.js';
+import { onlyFormatErrors, same, throwsExactly } from '../../test/assert.js';
 import { parseFdt } from './fdt.js';
 import { dtsToDtb } from './fdt-tools.testkit.js';
 import { parseQcdt, type QcdtEntrySpec, qcdtIdsFromFdt, writeQcdt } from './qcdt.js';
@@ -31,15 +31,7 @@ function entriesOf(dtbs: Uint8Array[], version: 1 | 2 | 3 = 3): QcdtEntrySpec[] 
   );
 }
 
-const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
 
-function throwsExactly(fn: () => unknown, message: string): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof FormatError, `expected a FormatError, got ${String(e)}`);
-    assert.equal(e.message, message);
-    return true;
-  });
-}
 
 /** dtbTool main(): `padding = page_size - (n % page_size)` — a full page when n is aligned. */
 const dtbToolPad = (n: number, page: number) => n + (page - (n % page));

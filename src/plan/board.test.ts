@@ -25,6 +25,7 @@ import {
   selectBoard,
   splitDtbs,
 } from './board.js';
+import { same } from '../../test/assert.js';
 
 const angler = readFixture('dtb', 'msm8994-huawei-angler-rev-101.dtb');
 const bullhead10 = readFixture('qcom', 'msm8992-lg-bullhead-rev-10.dtb');
@@ -41,7 +42,6 @@ const virt = readFixture('dtb', 'qemu-virt-arm64.dtb');
 const QCOM = [angler, bullhead10, bullhead101, libra, ivy];
 
 const boards = parseBoards(JSON.parse(readFileSync(join(repoRoot, 'src', 'plan', 'boards.json'), 'utf8')));
-const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
 
 /** A QCDT v3 of these DTBs, as dtbTool builds it from their qcom,msm-id / board-id / pmic-id. */
 function qcdtOf(dtbs: Uint8Array[]): Uint8Array {
