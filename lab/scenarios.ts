@@ -273,7 +273,7 @@ export const SCENARIOS: readonly Scenario[] = [
       {
         label: 'patched',
         args: ['expect=ready'],
-        markers: ['init', 'doctor-ready', 'done'],
+        markers: ['init', 'doctor-ready', 'doctor-kernel-ready', 'done'],
         forbidden: [],
         timeoutMs: BOOT_TIMEOUT_MS,
         dtbRandomness: true,

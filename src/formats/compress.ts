@@ -4,6 +4,7 @@
  * node:zlib only inflates the raw deflate data, the gzip framing is parsed here
  * (RFC 1952) so that we know exactly where the member ends.
  */
+import { constants as bufferConstants } from 'node:buffer';
 import * as zlib from 'node:zlib';
 import { FormatError, hex } from '../errors.js';
 import { ByteReader, view } from '../util/bytes.js';
@@ -148,6 +149,14 @@ export interface GunzipOptions {
   maxOutput?: number;
 }
 
+/** The largest output gunzipMember makes unless asked otherwise: far above any kernel. */
+const DEFAULT_MAX_OUTPUT = 1 << 30;
+/**
+ * The largest buffer this Node can make: 2^30 − 1 bytes on 32-bit ARM with
+ * Node 18, where a larger maxOutputLength makes zlib throw before inflating.
+ */
+const MAX_BUFFER = bufferConstants.MAX_LENGTH;
+
 /**
  * Reads the gzip member at the start of `bytes`: parses the header, inflates the
  * deflate data, and checks the trailer's CRC-32 and ISIZE. `consumed` tells where
@@ -187,7 +196,7 @@ export function gunzipMember(bytes: Uint8Array, options: GunzipOptions = {}): Gz
   }
   const dataOffset = p;
 
-  const maxOutput = options.maxOutput ?? 1 << 30;
+  const maxOutput = Math.min(options.maxOutput ?? DEFAULT_MAX_OUTPUT, MAX_BUFFER);
   let data: Uint8Array;
   let deflateSize: number;
   try {

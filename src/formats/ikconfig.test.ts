@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { FormatError } from '../errors.js';
 import { concatBytes, view } from '../util/bytes.js';
-import { cacheDir, debianKernels, fixture, readFixture } from '../../test/support.js';
+import { debianKernels, fixture, readFixture } from '../../test/support.js';
 import { onlyFormatErrors, same } from '../../test/assert.js';
 import {
   configEnabled,
@@ -168,26 +168,6 @@ describe('IKCONFIG: the configuration inside a kernel', () => {
     const r = kernelIkconfig(rebuilt);
     assert.equal(r.path, `zImage, gzip payload at 0x${p.offset.toString(16)}`);
     assert.equal(r.config?.text, labConfig);
-  });
-
-  it('lab kernels in $HARDBOOT_CACHE/kernels with CONFIG_IKCONFIG=y give back their .config (the kernel\'s scripts/extract-ikconfig agrees)', (t) => {
-    const dir = join(cacheDir, 'kernels');
-    const found = existsSync(dir) ? readdirSync(dir).map((d) => join(dir, d, 'manifest.json')).filter(existsSync) : [];
-    const linux = join(cacheDir, 'linux');
-    const source = existsSync(linux) ? readdirSync(linux).find((d) => existsSync(join(linux, d, 'scripts', 'extract-ikconfig'))) : undefined;
-    const script = source && join(linux, source, 'scripts', 'extract-ikconfig');
-    let checked = 0;
-    for (const m of found) {
-      const manifest = JSON.parse(readFileSync(m, 'utf8')) as { image: string; config: string; arch: string };
-      if (!existsSync(manifest.image) || !existsSync(manifest.config)) continue;
-      const config = readFileSync(manifest.config, 'utf8');
-      if (!/^CONFIG_IKCONFIG=y$/m.test(config)) continue;
-      const r = kernelIkconfig(new Uint8Array(readFileSync(manifest.image)));
-      assert.equal(r.config?.text, config, manifest.image);
-      if (script) assert.equal(execFileSync('sh', [script, manifest.image], { encoding: 'utf8', maxBuffer: 1 << 26 }), config, 'scripts/extract-ikconfig');
-      checked++;
-    }
-    t.diagnostic(`${checked} lab kernel(s) checked (the fixture above is cut from one; \`npm run lab\` builds them)`);
   });
 
   it('random bytes and mutated kernels: only FormatError', () => {

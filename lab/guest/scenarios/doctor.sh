@@ -14,7 +14,14 @@ cat /tmp/doctor.txt
 hardboot doctor --json > /tmp/doctor.json
 missing=$(node -e 'const j = JSON.parse(require("fs").readFileSync("/tmp/doctor.json", "utf8")); console.log(j.findings.filter((f) => !f.ok && f.severity === "error").map((f) => f.id).join(","))')
 case "$expect/$code" in
-ready/0) marker "doctor-ready $(tail -n 1 /tmp/doctor.txt)" ;;
+ready/0)
+	marker "doctor-ready $(tail -n 1 /tmp/doctor.txt)"
+	# The same verdict from the configuration built into the kernel file (IKCONFIG),
+	# which must be the running kernel's own /proc/config.gz.
+	hardboot doctor --kernel="$HB_KERNEL" || fail "doctor --kernel=$HB_KERNEL exited $?"
+	hardboot doctor --kernel="$HB_KERNEL" --json | grep -q "\"configSource\": \"IKCONFIG of $HB_KERNEL" || fail "doctor --kernel did not read the IKCONFIG"
+	marker "doctor-kernel-ready"
+	;;
 not-ready/6)
 	grep -q 'fix: CONFIG_KEXEC_HARDBOOT=y' /tmp/doctor.txt || fail "doctor did not name CONFIG_KEXEC_HARDBOOT as the fix"
 	marker "doctor-not-ready names=CONFIG_KEXEC_HARDBOOT missing=$missing"
