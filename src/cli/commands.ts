@@ -26,7 +26,7 @@ export interface LoadResult {
   notes: string[];
 }
 
-/** 64 bytes covers kaslr-seed (8) and rng-seed (QEMU writes 32; bootloaders up to 64). */
+/** Enough for kaslr-seed (8 bytes) and rng-seed (QEMU writes 32; bootloaders up to 64). */
 const ENTROPY_BYTES = 128;
 
 export async function load(o: Options, host: Host): Promise<LoadResult> {
