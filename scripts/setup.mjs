@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Installs what a purpose needs, on a fresh Debian 12 machine, before anything else runs.
 //   node scripts/setup.mjs test   npm packages, reference tools, Debian's arm/arm64 kernels
-//   node scripts/setup.mjs demo   the same plus the QEMU lab's toolchain
+//   node scripts/setup.mjs lab    the same plus the QEMU lab's toolchain (npm run lab, npm run demo)
 // As root it installs missing Debian packages itself; otherwise it prints the exact
 // apt-get line and stops. Uses only Node built-ins: it runs before `npm ci`.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -152,9 +152,9 @@ function ensureDebianKernels() {
   writeFileSync(manifest, JSON.stringify(result, null, 2) + '\n');
 }
 
-const needs = { test: ['test'], demo: ['test', 'lab'], lab: ['test', 'lab'] }[purpose];
+const needs = { test: ['test'], lab: ['test', 'lab'] }[purpose];
 if (!needs) {
-  log(`unknown purpose '${purpose}' (test, demo, lab)`);
+  log(`unknown purpose '${purpose}' (test, lab)`);
   process.exit(2);
 }
 for (const n of needs) ensurePackages(PACKAGES[n]);
