@@ -15,6 +15,9 @@ import { cacheDir, debianKernels } from '../test/support.js';
 import { crc32, crc32Portable, gunzipMember } from '../src/formats/compress.js';
 import { decodeLz4Legacy } from '../src/formats/lz4.js';
 
+/** These tests read well-formed streams of known size: the output cap is not what they test. */
+const ANY_SIZE = 1 << 30;
+
 const ROUNDS = 7;
 const dir = join(cacheDir, 'bench');
 const image = new Uint8Array(readFileSync(debianKernels().arm64.kernel));
@@ -60,8 +63,8 @@ function measure(label: string, input: Uint8Array, run: () => Uint8Array): void 
 }
 
 console.log(`Node ${process.version}, ${ROUNDS} rounds, Debian arm64 Image ${image.length} bytes`);
-measure('gunzipMember (inflate + CRC-32)', gz, () => gunzipMember(gz).data);
+measure('gunzipMember (inflate + CRC-32)', gz, () => gunzipMember(gz, { maxOutput: ANY_SIZE }).data);
 measure('node:zlib gunzipSync (floor)', gz, () => gunzipSync(gz));
-measure('decodeLz4Legacy (lz4 -l -9)', lz4, () => decodeLz4Legacy(lz4).data);
+measure('decodeLz4Legacy (lz4 -l -9)', lz4, () => decodeLz4Legacy(lz4, { maxOutput: ANY_SIZE }).data);
 measure('crc32 (zlib when Node has it)', image, () => (crc32(image), image));
 measure('crc32Portable (Node 18 path)', image, () => (crc32Portable(image), image));

@@ -66,6 +66,13 @@ export function parseAddress(name: string, v: string): number {
   return n;
 }
 
+/** Command-line text: the kernel reads /chosen/bootargs as one C string, so a NUL would cut it short. */
+function commandLineText(name: string, v: string): string {
+  const nul = v.indexOf('\0');
+  if (nul >= 0) throw new UsageError(`${name}: the text has a NUL byte at ${nul}; a kernel command line is one C string`);
+  return v;
+}
+
 function ranges(name: string, v: string): Range[] {
   const r = parseRangeList(v);
   if (typeof r === 'string') throw new UsageError(`${name}: ${r}`);
@@ -91,13 +98,13 @@ export const OPTIONS: readonly Spec[] = [
     help: 'Device tree to boot with. Without FILE: the DTB appended to the zImage, else the running tree. Not given: the running tree (/sys/firmware/fdt).',
     apply: (o, v) => (o.dtb = v ?? true),
   },
-  { long: 'command-line', kind: 'value', arg: 'TEXT', help: 'The new kernel command line.', apply: (o, v) => (o.commandLine = v) },
+  { long: 'command-line', kind: 'value', arg: 'TEXT', help: 'The new kernel command line.', apply: (o, v, n) => (o.commandLine = commandLineText(n, v!)) },
   {
     long: 'append',
     kind: 'value',
     arg: 'TEXT',
     help: 'Append TEXT to the command line (after --command-line or --reuse-cmdline; alone it is the whole line, as in kexec-tools).',
-    apply: (o, v) => o.append.push(v!),
+    apply: (o, v, n) => o.append.push(commandLineText(n, v!)),
   },
   { long: 'reuse-cmdline', kind: 'flag', help: 'Start from the running kernel\'s /proc/cmdline.', apply: (o) => (o.reuseCmdline = true) },
   { long: 'mem-min', kind: 'value', arg: 'ADDR', help: 'Lowest physical address a segment may use.', apply: (o, v, n) => (o.memMin = parseAddress(n, v!)) },
@@ -154,7 +161,8 @@ export const OPTIONS: readonly Spec[] = [
     help: 'Page size of the kernel that will load the plan (default: the running one, else 4096).',
     apply: (o, v, n) => {
       const p = parseAddress(n, v!);
-      if (p < 4096 || (p & (p - 1)) !== 0) throw new UsageError(`${n}: ${v} is not a power of two ≥ 4096`);
+      // The page sizes ARM kernels are built with: 4 KiB (arm, arm64), 16 KiB and 64 KiB (arm64).
+      if (p !== 4096 && p !== 16384 && p !== 65536) throw new UsageError(`${n}: ${v} is not a page size (4096, 16384 or 65536)`);
       o.pageSize = p;
     },
   },
@@ -248,6 +256,13 @@ function validate(o: Options): Options {
     if (planOnly.length > 0) throw new UsageError(`--${o.action} does not take ${planOnly.map(flagName).join(', ')}`);
   }
   if (o.arch && !o.dryRun && o.action !== 'help') throw new UsageError('--arch plans for another machine: use it with --dry-run');
+  // A real load plans over the running system's RAM, reservations and tree, never over ones
+  // named on the command line (--avoid only adds constraints, so it stays allowed).
+  for (const [key, flag] of [['memory', '--memory'], ['liveDtb', '--live-dtb']] as const) {
+    if (loading && !o.dryRun && o[key] !== undefined) {
+      throw new UsageError(`${flag} stands in for the running system when planning for another machine: use it with --dry-run`);
+    }
+  }
   return o;
 }
 

@@ -135,11 +135,14 @@ function chooseDtb(
 ): { fdt: Fdt; source: string } {
   let candidates: BoardCandidate[] | undefined;
   let where = '';
+  /** The file the candidates came from, named by every error about them. */
+  let file = k.kernelPath;
   if (typeof o.dtb === 'string') {
     const path = o.dtb;
     const bytes = host.readFile(path, 'device tree');
     candidates = withFile(path, () => tableCandidates(bytes, `in ${path}`));
     where = path;
+    file = path;
   } else if (o.dtb === true) {
     const dtbs = withFile(k.kernelPath, () => appendedDtbs(k.bytes, k.kernel));
     if (dtbs.length > 0) {
@@ -165,7 +168,8 @@ function chooseDtb(
     const c = candidates[0]!;
     return { fdt: withFile(where, () => parseFdt(c.dtb)), source: where };
   }
-  const choice = selectBoard(candidates, live(), board ? { board } : {});
+  const running = live();
+  const choice = withFile(file, () => selectBoard(candidates, running, board ? { board } : {}));
   if (choice.alsoMatched.length > 0) {
     notes.push(`${choice.alsoMatched.length} more DTB(s) ${where} match the running board as well; using ${choice.candidate.source}`);
   }

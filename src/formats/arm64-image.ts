@@ -16,7 +16,7 @@
  * Where image_size is zero, text_offset can be assumed to be 0x80000." The flags
  * field was introduced in v3.17 as well.
  */
-import { hex } from '../errors.js';
+import { FormatError, hex } from '../errors.js';
 import { ByteReader, safeNumber } from '../util/bytes.js';
 
 export const ARM64_IMAGE_MAGIC = 0x644d5241;
@@ -127,4 +127,56 @@ export function parseArm64Image(bytes: Uint8Array): Arm64Image {
     placeAnywhere,
     efi,
   };
+}
+
+/** PE/COFF limits (Microsoft's PE format specification): at most 96 sections, 40-byte section headers. */
+const PE_MAX_SECTIONS = 96;
+const PE_SECTION_HEADER = 40;
+/** A non-EFI Image's file is at least this fraction of image_size (the rest being bss); see checkArm64Length. */
+const MIN_FILE_FRACTION = 8;
+
+/**
+ * The least length a complete Image file has, by what its headers say, and
+ * where that comes from:
+ *  - an EFI stub (every distribution and Android GKI kernel): the end of the
+ *    last section's raw data in the PE/COFF section table (the stub's loader
+ *    reads exactly those bytes);
+ *  - otherwise the arm64 header alone does not say where the file ends
+ *    (image_size includes bss), so a file shorter than image_size / 8 is taken
+ *    as cut short: no kernel has seven times more bss than text and data.
+ * Pre-3.17 headers (image_size 0) state nothing: 0.
+ */
+export function arm64MinLength(bytes: Uint8Array, h: Arm64Image): { length: number; from: string } {
+  if (h.efi) {
+    const r: ByteReader = new ByteReader(bytes, FORMAT);
+    const pe = h.peOffset;
+    const sections = r.u16le(pe + 6, 'the PE NumberOfSections');
+    if (sections > PE_MAX_SECTIONS) r.fail(pe + 6, `at most ${PE_MAX_SECTIONS} PE sections`, String(sections));
+    const optional = r.u16le(pe + 20, 'the PE SizeOfOptionalHeader');
+    const table = pe + 24 + optional;
+    r.need(table, sections * PE_SECTION_HEADER, `the PE section table (${sections} sections)`);
+    let end = table + sections * PE_SECTION_HEADER;
+    for (let i = 0; i < sections; i++) {
+      const s = table + i * PE_SECTION_HEADER;
+      const rawSize = r.u32le(s + 16);
+      const rawPointer = r.u32le(s + 20);
+      if (rawSize > 0) end = Math.max(end, rawPointer + rawSize);
+    }
+    return { length: end, from: 'the end of its last PE section' };
+  }
+  if (h.legacyHeader) return { length: ARM64_HEADER_SIZE, from: 'its header' };
+  return { length: Math.ceil(h.imageSize / MIN_FILE_FRACTION), from: `image_size ${hex(h.imageSize)} / ${MIN_FILE_FRACTION}` };
+}
+
+/** Throws when the Image is shorter than its headers say it is (a cut-short file would crash at boot). */
+export function checkArm64Length(bytes: Uint8Array, h: Arm64Image): void {
+  const min = arm64MinLength(bytes, h);
+  if (bytes.length < min.length) {
+    throw new FormatError(
+      FORMAT,
+      bytes.length,
+      `at least ${hex(min.length)} bytes (${min.from})`,
+      `end of data at ${hex(bytes.length)} (a truncated Image?)`,
+    );
+  }
 }

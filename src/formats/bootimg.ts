@@ -49,6 +49,7 @@
 import { createHash } from 'node:crypto';
 import { FormatError, hex } from '../errors.js';
 import { alignUp, ByteReader, concatBytes, view } from '../util/bytes.js';
+import { findOverlap } from '../util/regions.js';
 
 export const BOOT_MAGIC = 'ANDROID!';
 export const VENDOR_BOOT_MAGIC = 'VNDRBOOT';
@@ -522,14 +523,6 @@ function parseRamdiskTable(
     const name = field(r, e + 12, VENDOR_RAMDISK_NAME_SIZE, 'ramdisk_name');
     const boardId: number[] = [];
     for (let w = 0; w < VENDOR_RAMDISK_BOARD_ID_WORDS; w++) boardId.push(r.u32le(e + 44 + w * 4));
-    const prev = out.find((o) => size > 0 && o.data.length > 0 && offset < o.offset + o.data.length && o.offset < offset + size);
-    if (prev) {
-      r.fail(
-        e + 4,
-        'vendor ramdisks that do not overlap (fragments are concatenated)',
-        `ramdisk ${i} [${hex(offset)}, ${hex(offset + size)}) overlaps "${prev.name}" [${hex(prev.offset)}, ${hex(prev.offset + prev.data.length)})`,
-      );
-    }
     out.push({
       name,
       type,
@@ -538,6 +531,16 @@ function parseRamdiskTable(
       data: section.subarray(offset, offset + size),
       boardId,
     });
+  }
+  const overlap = findOverlap(out.map((d, index) => ({ offset: d.offset, size: d.data.length, index })), false);
+  if (overlap) {
+    const [later, earlier] = overlap;
+    const prev = out[earlier.index]!;
+    r.fail(
+      at + later.index * entrySize + 4,
+      'vendor ramdisks that do not overlap (fragments are concatenated)',
+      `ramdisk ${later.index} [${hex(later.offset)}, ${hex(later.offset + later.size)}) overlaps "${prev.name}" [${hex(prev.offset)}, ${hex(prev.offset + prev.data.length)})`,
+    );
   }
   return out;
 }

@@ -8,7 +8,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import * as zlib from 'node:zlib';
 import { FormatError, hex } from '../errors.js';
 import { ByteReader, view } from '../util/bytes.js';
-import { decodeLz4Legacy } from './lz4.js';
+import { decodeLz4Legacy, peekLz4Legacy } from './lz4.js';
 
 /** What we can decompress ('none': the bytes are not compressed). */
 export type Compression = 'gzip' | 'lz4-legacy' | 'none';
@@ -145,58 +145,74 @@ export interface GzipMember {
 }
 
 export interface GunzipOptions {
-  /** Refuse to decompress more than this many bytes (default 1 GiB: far above any kernel). */
-  maxOutput?: number;
+  /**
+   * Refuse to decompress more than this many bytes. Every caller states what is
+   * plausible for what it reads (a kernel's header, a DTB's limit, a config's):
+   * nothing is inflated against a flat "far above anything" bound.
+   */
+  maxOutput: number;
 }
 
-/** The largest output gunzipMember makes unless asked otherwise: far above any kernel. */
-const DEFAULT_MAX_OUTPUT = 1 << 30;
 /**
  * The largest buffer this Node can make: 2^30 − 1 bytes on 32-bit ARM with
  * Node 18, where a larger maxOutputLength makes zlib throw before inflating.
  */
 const MAX_BUFFER = bufferConstants.MAX_LENGTH;
 
-/**
- * Reads the gzip member at the start of `bytes`: parses the header, inflates the
- * deflate data, and checks the trailer's CRC-32 and ISIZE. `consumed` tells where
- * the member ends (Android's Image.gz-dtb puts DTBs right after it).
- */
-export function gunzipMember(bytes: Uint8Array, options: GunzipOptions = {}): GzipMember {
-  const r: ByteReader = new ByteReader(bytes, 'gzip');
+/** What the fixed part of a gzip member's header says (RFC 1952 2.3). */
+interface GzipHeader {
+  /** Offset of the deflate data (the header's length). */
+  dataOffset: number;
+  flags: number;
+  mtime: number;
+  os: number;
+  name?: string;
+  comment?: string;
+}
+
+function parseGzipHeader(r: ByteReader): GzipHeader {
+  const bytes = r.bytes;
   const id = r.u16le(0, 'the gzip magic 1f 8b');
   if (id !== 0x8b1f) r.fail(0, 'the gzip magic 1f 8b', hex(id));
   const cm = r.u8(2, 'the compression method');
   if (cm !== 8) r.fail(2, 'compression method 8 (deflate)', String(cm));
-  const flg = r.u8(3, 'the flags byte');
-  if (flg & FRESERVED) r.fail(3, 'reserved flag bits 5–7 clear', hex(flg));
-  const mtime = r.u32le(4, 'MTIME');
-  const os = r.u8(9, 'the OS byte');
-
+  const flags = r.u8(3, 'the flags byte');
+  if (flags & FRESERVED) r.fail(3, 'reserved flag bits 5–7 clear', hex(flags));
+  const h: GzipHeader = { dataOffset: 0, flags, mtime: r.u32le(4, 'MTIME'), os: r.u8(9, 'the OS byte') };
   let p = 10;
-  if (flg & FEXTRA) {
+  if (flags & FEXTRA) {
     const xlen = r.u16le(p, 'the FEXTRA length');
     r.need(p + 2, xlen, 'the FEXTRA field');
     p += 2 + xlen;
   }
-  const member: Partial<GzipMember> = {};
-  if (flg & FNAME) {
-    member.name = r.cstring(p, undefined, 'the FNAME field (NUL-terminated)');
+  if (flags & FNAME) {
+    h.name = r.cstring(p, undefined, 'the FNAME field (NUL-terminated)');
     p = bytes.indexOf(0, p) + 1;
   }
-  if (flg & FCOMMENT) {
-    member.comment = r.cstring(p, undefined, 'the FCOMMENT field (NUL-terminated)');
+  if (flags & FCOMMENT) {
+    h.comment = r.cstring(p, undefined, 'the FCOMMENT field (NUL-terminated)');
     p = bytes.indexOf(0, p) + 1;
   }
-  if (flg & FHCRC) {
+  if (flags & FHCRC) {
     const stored = r.u16le(p, 'the header CRC16');
     const computed = crc32(bytes.subarray(0, p)) & 0xffff;
     if (stored !== computed) r.fail(p, `header CRC16 ${hex(computed)}`, hex(stored));
     p += 2;
   }
-  const dataOffset = p;
+  h.dataOffset = p;
+  return h;
+}
 
-  const maxOutput = Math.min(options.maxOutput ?? DEFAULT_MAX_OUTPUT, MAX_BUFFER);
+/**
+ * Reads the gzip member at the start of `bytes`: parses the header, inflates the
+ * deflate data, and checks the trailer's CRC-32 and ISIZE. `consumed` tells where
+ * the member ends (Android's Image.gz-dtb puts DTBs right after it).
+ */
+export function gunzipMember(bytes: Uint8Array, options: GunzipOptions): GzipMember {
+  const r: ByteReader = new ByteReader(bytes, 'gzip');
+  const { dataOffset, flags: flg, mtime, os, ...member } = parseGzipHeader(r);
+
+  const maxOutput = Math.min(options.maxOutput, MAX_BUFFER);
   let data: Uint8Array;
   let deflateSize: number;
   try {
@@ -274,8 +290,8 @@ export interface Decompressed {
   trailing: Uint8Array;
 }
 
-/** Undoes gzip or LZ4 legacy compression, if any; other compressions throw (see detectCompression). */
-export function decompress(bytes: Uint8Array): Decompressed {
+/** Undoes gzip or LZ4 legacy compression, if any, refusing output beyond `maxOutput` bytes; other compressions throw (see detectCompression). */
+export function decompress(bytes: Uint8Array, options: GunzipOptions): Decompressed {
   const compression = detectCompression(bytes);
   let data: Uint8Array;
   let consumed: number;
@@ -283,11 +299,47 @@ export function decompress(bytes: Uint8Array): Decompressed {
     case 'none':
       return { compression, data: bytes, consumed: bytes.length, trailing: bytes.subarray(bytes.length) };
     case 'gzip':
-      ({ data, consumed } = gunzipMember(bytes));
+      ({ data, consumed } = gunzipMember(bytes, options));
       break;
     case 'lz4-legacy':
-      ({ data, consumed } = decodeLz4Legacy(bytes));
+      ({ data, consumed } = decodeLz4Legacy(bytes, options));
       break;
   }
   return { compression, data, consumed, trailing: bytes.subarray(consumed) };
 }
+
+/** Compressed bytes fed per step when peeking: one step of deflate input expands to at most 1032× (≈ 264 KiB). */
+const PEEK_STEP = 256;
+
+/**
+ * The first `n` decompressed bytes (fewer when the stream is shorter), inflating
+ * only as much of the input as that takes: how a caller learns what a stream
+ * holds, and so how much output is plausible, before it decompresses the whole
+ * of it. Checks nothing beyond the header; decompress() checks the rest.
+ */
+export function peekDecompressed(bytes: Uint8Array, n: number): Uint8Array {
+  const compression = detectCompression(bytes);
+  switch (compression) {
+    case 'none':
+      return bytes.subarray(0, n);
+    case 'lz4-legacy':
+      return peekLz4Legacy(bytes, n);
+    case 'gzip': {
+      const r = new ByteReader(bytes, 'gzip');
+      const { dataOffset } = parseGzipHeader(r);
+      const deflate = bytes.subarray(dataOffset);
+      for (let step = PEEK_STEP; ; step *= 2) {
+        const part = deflate.subarray(0, step);
+        let out: Buffer;
+        try {
+          // A sync flush returns what the prefix decodes to instead of failing on the missing end.
+          out = zlib.inflateRawSync(part, { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: Math.min(MAX_BUFFER, step * 1032 + 1024) });
+        } catch (e) {
+          throw zlibFailure(e, bytes.length, dataOffset, step * 1032);
+        }
+        if (out.length >= n || part.length === deflate.length) return new Uint8Array(out.buffer, out.byteOffset, Math.min(n, out.length));
+      }
+    }
+  }
+}
+

@@ -23,6 +23,7 @@
 import * as zlib from 'node:zlib';
 import { FormatError, hex } from '../errors.js';
 import { ByteReader, view } from '../util/bytes.js';
+import { findOverlap } from '../util/regions.js';
 import { gunzipMember } from './compress.js';
 import { FDT_MAGIC } from './fdt.js';
 
@@ -130,17 +131,16 @@ export function parseDtTable(bytes: Uint8Array): DtTable {
     }
     const data = bytes.subarray(offset, offset + size);
     checkEntryData(r, i, offset, compression, data);
-    const other = entries.find(
-      (o) => !(o.offset === offset && o.size === size) && offset < o.offset + o.size && o.offset < offset + size,
-    );
-    if (other) {
-      r.fail(
-        e + 4,
-        `entry ${i}: a DT that is either entry ${other.index}'s or apart from it`,
-        `[${hex(offset)}, ${hex(offset + size)}) partly overlapping [${hex(other.offset)}, ${hex(other.offset + other.size)})`,
-      );
-    }
     entries.push({ index: i, offset, size, id, rev, flags, custom, compression, data });
+  }
+  const overlap = findOverlap(entries, true);
+  if (overlap) {
+    const [e, other] = overlap;
+    r.fail(
+      entriesOffset + e.index * entrySize + 4,
+      `entry ${e.index}: a DT that is either entry ${other.index}'s or apart from it`,
+      `[${hex(e.offset)}, ${hex(e.offset + e.size)}) partly overlapping [${hex(other.offset)}, ${hex(other.offset + other.size)})`,
+    );
   }
   return { version: version as 0 | 1, totalSize, headerSize, entrySize, entriesOffset, pageSize, entries };
 }
@@ -169,20 +169,34 @@ function hexStart(b: Uint8Array): string {
   return b.length === 0 ? 'no bytes' : Array.from(b.subarray(0, 4), (c) => c.toString(16).padStart(2, '0')).join(' ');
 }
 
+/**
+ * The most a compressed entry may decompress to: 2 MiB, the largest device tree
+ * an arm64 kernel accepts (MAX_FDT_SIZE) and ten times the largest DTB in
+ * Debian's device-tree packages.
+ */
+export const DT_MAX_BYTES = 2 << 20;
+
 /** The entry's DT, decompressed when the entry is compressed (version 1). */
-export function dtTableEntryBlob(entry: DtTableEntry, maxOutput = 64 << 20): Uint8Array {
+export function dtTableEntryBlob(entry: DtTableEntry, maxOutput = DT_MAX_BYTES): Uint8Array {
   switch (entry.compression) {
     case 'none':
       return entry.data;
     case 'gzip': {
-      const m = gunzipMember(entry.data, { maxOutput });
-      return m.data;
+      try {
+        return gunzipMember(entry.data, { maxOutput }).data;
+      } catch (e) {
+        if (!(e instanceof FormatError)) throw e;
+        throw new FormatError(FORMAT, entry.offset + e.offset, `entry ${entry.index}: ${e.expected}`, e.found);
+      }
     }
     case 'zlib':
       try {
         const out = zlib.inflateSync(entry.data, { maxOutputLength: maxOutput });
         return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
       } catch (e) {
+        if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) {
+          throw new FormatError(FORMAT, entry.offset, `entry ${entry.index}: zlib data that decompresses to at most ${hex(maxOutput)} bytes`, 'more');
+        }
         const msg = (e as { message?: string }).message ?? String(e);
         throw new FormatError(FORMAT, entry.offset, `entry ${entry.index}: valid zlib data`, `zlib: ${msg}`);
       }

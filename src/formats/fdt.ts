@@ -41,7 +41,7 @@
  * Non-canonical input still parses, and writes as an equivalent canonical blob.
  */
 import { FormatError, hex } from '../errors.js';
-import { ByteReader, alignUp, view } from '../util/bytes.js';
+import { ByteReader, alignUp, concatBytes, view } from '../util/bytes.js';
 
 export const FDT_MAGIC = 0xd00dfeed;
 /** Deepest nesting the parser accepts (the root is depth 1); real trees stay near 10. */
@@ -464,7 +464,8 @@ function planStructure(node: FdtNode, path: string, depth: number, strings: Stri
  */
 class StringTable {
   private readonly first = new Map<string, number>();
-  private readonly added: number[] = [];
+  private readonly added: Uint8Array[] = [];
+  private addedLength = 0;
   constructor(private readonly base: Uint8Array) {
     this.index(base, 0);
   }
@@ -473,33 +474,41 @@ class StringTable {
     const key = binary(utf8Encoder.encode(name));
     const known = this.first.get(key);
     if (known !== undefined) return known;
-    const at = this.base.length + this.added.length;
+    const at = this.base.length + this.addedLength;
     const bytes = utf8Encoder.encode(`${name}\0`);
-    this.added.push(...bytes);
+    this.added.push(bytes);
+    this.addedLength += bytes.length;
     this.index(bytes, at);
     return at;
   }
 
   bytes(): Uint8Array {
     if (this.added.length === 0) return this.base;
-    const out = new Uint8Array(this.base.length + this.added.length);
-    out.set(this.base);
-    out.set(this.added, this.base.length);
-    return out;
+    return concatBytes([this.base, ...this.added]);
   }
 
-  /** Records every suffix of every NUL-terminated string in `bytes` (placed at `at`), keeping the first. */
+  /**
+   * Records every suffix of every NUL-terminated string in `bytes` (placed at
+   * `at`), keeping the first. Only strings up to SUFFIX_INDEX_MAX bytes have
+   * their suffixes indexed (property names are at most 31 characters by the
+   * specification; a longer one is indexed whole), so a hostile name costs
+   * linear, not quadratic, work.
+   */
   private index(bytes: Uint8Array, at: number): void {
     let start = 0;
     for (let nul = bytes.indexOf(0); nul >= 0; start = nul + 1, nul = bytes.indexOf(0, start)) {
       const s = binary(bytes.subarray(start, nul));
-      for (let k = 0; k <= s.length; k++) {
+      const last = s.length <= SUFFIX_INDEX_MAX ? s.length : 0;
+      for (let k = 0; k <= last; k++) {
         const key = s.slice(k);
         if (!this.first.has(key)) this.first.set(key, at + start + k);
       }
     }
   }
 }
+
+/** Longest string whose suffixes the writer's string table reuses (dtc's own names are far shorter). */
+const SUFFIX_INDEX_MAX = 256;
 
 /** Bytes as a string of code points 0–255: a map key that compares byte for byte. */
 function binary(bytes: Uint8Array): string {

@@ -18,7 +18,7 @@
 import { FormatError, hex } from '../errors.js';
 import { concatBytes, view } from '../util/bytes.js';
 import { type CompressionMagic, crc32, gunzipMember, sniffCompression } from './compress.js';
-import { readKernel, type KernelImage } from './kernel.js';
+import { KERNEL_MAX_BYTES, readKernel, type KernelImage } from './kernel.js';
 import { decodeLz4Legacy } from './lz4.js';
 import { ZIMAGE_TAG_KRNL_SIZE, type ZImage } from './zimage.js';
 
@@ -110,16 +110,36 @@ function indexOfAscii(hay: Uint8Array, needle: string, from: number): number {
 }
 
 /**
+ * The most a kernel configuration may decompress to: 4 MiB, fourteen times
+ * Debian's 6.1 arm64 config (285 KiB).
+ */
+export const CONFIG_MAX_BYTES = 4 << 20;
+/** IKCFG_ST markers followed by gzip data that are decompressed before giving up. */
+const MAX_CONFIG_TRIES = 8;
+
+/** Runs `parse` over a part of a larger input, moving its FormatError's offset by `base`. */
+function withOffset<T>(base: number, parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    if (e instanceof FormatError && base > 0) throw new FormatError(e.format, e.offset + base, e.expected, e.found, e.file);
+    throw e;
+  }
+}
+
+/**
  * The configuration between the IKCONFIG markers of a decompressed kernel, or
  * undefined when no "IKCFG_ST" is followed by gzip data ending at "IKCFG_ED"
  * (the string can occur elsewhere, e.g. in a kernel that quotes the marker).
  */
 export function findIkconfig(kernel: Uint8Array): EmbeddedConfig | undefined {
+  let tries = 0;
   for (let at = indexOfAscii(kernel, IKCFG_START, 0); at >= 0; at = indexOfAscii(kernel, IKCFG_START, at + 1)) {
     const start = at + IKCFG_START.length;
     if (kernel[start] !== 0x1f || kernel[start + 1] !== 0x8b) continue;
+    if (++tries > MAX_CONFIG_TRIES) break;
     try {
-      const m = gunzipMember(kernel.subarray(start), { maxOutput: 16 << 20 });
+      const m = gunzipMember(kernel.subarray(start), { maxOutput: CONFIG_MAX_BYTES });
       const end = start + m.consumed;
       if (indexOfAscii(kernel.subarray(end, end + IKCFG_END.length), IKCFG_END, 0) !== 0) continue;
       return { text: new TextDecoder().decode(m.data), offset: at, gz: kernel.subarray(start, end) };
@@ -150,6 +170,11 @@ const PAYLOAD_MAGICS: ReadonlyArray<readonly [CompressionMagic, readonly number[
 ];
 /** Candidates tried per magic before giving up (false matches in the decompressor's code are rare). */
 const MAX_TRIES = 64;
+/**
+ * Candidates actually decompressed per magic: each costs up to the kernel's size,
+ * so a zImage crafted with many payload-like streams costs a bounded amount of work.
+ */
+const MAX_INFLATES = 4;
 
 function matchesAt(b: Uint8Array, off: number, magic: readonly number[]): boolean {
   for (let k = 0; k < magic.length; k++) if (b[off + k] !== magic[k]) return false;
@@ -190,16 +215,21 @@ export function zImagePayload(z: ZImage): ZImagePayload {
   const krnl = z.tags.find((t) => t.tag === ZIMAGE_TAG_KRNL_SIZE);
   const sizePtr = krnl?.payload[0];
   const end = sizePtr !== undefined && sizePtr + 4 <= img.length ? sizePtr + 4 : img.length;
+  // The decompressed kernel is as large as KRNL_SIZE's size word says (that word is the
+  // payload's own last word: gzip's ISIZE, or the size appended after other formats).
+  const maxOutput = z.decompressedSize !== undefined ? Math.min(z.decompressedSize, KERNEL_MAX_BYTES) : KERNEL_MAX_BYTES;
   let unread: ZImagePayload | undefined;
   for (const [name, magic] of PAYLOAD_MAGICS) {
     let tries = 0;
+    let inflates = 0;
     for (let off = img.indexOf(magic[0]!, 0x30); off >= 0 && off < end && tries < MAX_TRIES; off = img.indexOf(magic[0]!, off + 1)) {
       if (!matchesAt(img, off, magic)) continue;
       tries++;
       if (name === 'gzip' || name === 'lz4-legacy') {
+        if (++inflates > MAX_INFLATES) break;
         try {
           const part = img.subarray(off, end);
-          const r = name === 'gzip' ? gunzipMember(part) : decodeLz4Legacy(part);
+          const r = name === 'gzip' ? gunzipMember(part, { maxOutput }) : decodeLz4Legacy(part, { maxOutput });
           // gzip ends with its own ISIZE; the kernel appends a size word after an LZ4 stream.
           const tail = end - off - r.consumed;
           if (sizePtr !== undefined && tail !== 0 && !(name === 'lz4-legacy' && tail === 4)) continue;
@@ -272,9 +302,12 @@ export function configText(bytes: Uint8Array): string {
   if (sniffCompression(bytes) === 'gzip') {
     const parts: Uint8Array[] = [];
     let rest = bytes;
+    let total = 0;
     while (rest.length > 0 && sniffCompression(rest) === 'gzip') {
-      const m = gunzipMember(rest, { maxOutput: 16 << 20 });
+      // Concatenated members (gzip -c a b) share one budget.
+      const m = withOffset(bytes.length - rest.length, () => gunzipMember(rest, { maxOutput: Math.max(1, CONFIG_MAX_BYTES - total) }));
       parts.push(m.data);
+      total += m.data.length;
       rest = rest.subarray(m.consumed);
     }
     return new TextDecoder().decode(concatBytes(parts));

@@ -5,8 +5,8 @@
  */
 import { FormatError, hex } from '../errors.js';
 import { view } from '../util/bytes.js';
-import { type Arm64Image, isArm64Image, parseArm64Image } from './arm64-image.js';
-import { type Compression, decompress, sniffCompression } from './compress.js';
+import { type Arm64Image, checkArm64Length, isArm64Image, parseArm64Image } from './arm64-image.js';
+import { type Compression, decompress, peekDecompressed, sniffCompression } from './compress.js';
 import { isZImage, parseZImage, type ZImage } from './zimage.js';
 
 interface KernelCommon {
@@ -31,19 +31,55 @@ export const KERNEL_FORMATS_READ =
   'an ARM zImage (0x016f2818 at 0x24) or an arm64 Image ("ARM\\x64" at 0x38), ' +
   'uncompressed or in gzip or an LZ4 legacy frame';
 
+/**
+ * The most a compressed kernel may decompress to: 128 MiB, four times Debian's
+ * 6.1 arm64 Image (31 MiB) and three times Android GKI's. A compressed stream is
+ * first peeked at: the Image header inside bounds it further (its image_size, or
+ * a zImage's end − start), and a stream that holds no kernel header is refused
+ * before it is inflated at all.
+ */
+export const KERNEL_MAX_BYTES = 128 << 20;
+
+/** Enough decompressed bytes to tell an arm64 Image (64-byte header) or a zImage (header to 0x34). */
+const HEADER_PEEK = 64;
+
 export function readKernel(bytes: Uint8Array): KernelImage {
   const kernel = identifyImage(bytes, 'none', bytes.length, bytes.subarray(bytes.length));
   if (kernel) return kernel;
 
-  // decompress() throws for the compressions we only recognise (xz, zstd, …).
-  const d = decompress(bytes);
-  if (d.compression !== 'none') {
-    const inner = identifyImage(d.data, d.compression, d.consumed, d.trailing);
-    if (inner) return inner;
-    const c = d.compression;
-    throw new FormatError('kernel', 0, `${c} data holding ${KERNEL_FORMATS_READ}`, `${c} data holding ${describe(d.data)}`);
+  // peekDecompressed() throws for the compressions we only recognise (xz, zstd, …).
+  const c = sniffCompression(bytes);
+  if (c === 'none') throw new FormatError('kernel', 0, KERNEL_FORMATS_READ, describe(bytes));
+  const head = peekDecompressed(bytes, HEADER_PEEK);
+  const maxOutput = plausibleKernelSize(head);
+  if (maxOutput === undefined) {
+    throw new FormatError('kernel', 0, `${c} data holding ${KERNEL_FORMATS_READ}`, `${c} data holding ${describe(head, false)}`);
   }
-  throw new FormatError('kernel', 0, KERNEL_FORMATS_READ, describe(bytes));
+  const d = decompress(bytes, { maxOutput });
+  const inner = identifyImage(d.data, d.compression, d.consumed, d.trailing);
+  if (inner) return inner;
+  throw new FormatError('kernel', 0, `${c} data holding ${KERNEL_FORMATS_READ}`, `${c} data holding ${describe(d.data)}`);
+}
+
+/**
+ * How many bytes the kernel whose first bytes are `head` can be, by its own
+ * header, capped at KERNEL_MAX_BYTES; undefined when `head` is no kernel header.
+ */
+function plausibleKernelSize(head: Uint8Array): number | undefined {
+  if (isArm64Image(head)) {
+    const h = parseArm64Image(head);
+    // A pre-3.17 header has no image_size: only the cap bounds it.
+    return h.legacyHeader ? KERNEL_MAX_BYTES : Math.min(h.imageSize, KERNEL_MAX_BYTES);
+  }
+  if (isZImage(head) && head.length >= 0x30) {
+    // end − start at 0x2c/0x28 is the zImage's length; parseZImage checks the words once inflated.
+    const dv = view(head);
+    const le = dv.getUint32(0x24, true) === 0x016f2818;
+    const size = dv.getUint32(0x2c, le) - dv.getUint32(0x28, le);
+    return size > 0 ? Math.min(size, KERNEL_MAX_BYTES) : KERNEL_MAX_BYTES;
+  }
+  if (isZImage(head)) return KERNEL_MAX_BYTES;
+  return undefined;
 }
 
 function identifyImage(
@@ -54,14 +90,16 @@ function identifyImage(
 ): KernelImage | undefined {
   const common: KernelCommon = { compression, compressedSize, trailing };
   if (isArm64Image(data)) {
-    return { ...common, kind: 'arm64-image', arch: 'arm64', image: data, ...parseArm64Image(data) };
+    const header = parseArm64Image(data);
+    checkArm64Length(data, header);
+    return { ...common, kind: 'arm64-image', arch: 'arm64', image: data, ...header };
   }
   if (isZImage(data)) return { ...common, kind: 'zimage', arch: 'arm', ...parseZImage(data) };
   return undefined;
 }
 
 /** What the bytes look like instead, for the error message. */
-function describe(bytes: Uint8Array): string {
+function describe(bytes: Uint8Array, whole = true): string {
   const ascii = (off: number, s: string) => s.split('').every((c, i) => bytes[off + i] === c.charCodeAt(0));
   const be32 = (off: number) => (bytes.length >= off + 4 ? view(bytes).getUint32(off, false) : -1);
   if (bytes.length === 0) return 'empty input';
@@ -74,5 +112,5 @@ function describe(bytes: Uint8Array): string {
   const magic = sniffCompression(bytes);
   if (magic !== 'none') return `${magic}-compressed data`;
   const head = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
-  return `an unknown format (${hex(bytes.length)} bytes starting ${head})`;
+  return whole ? `an unknown format (${hex(bytes.length)} bytes starting ${head})` : `an unknown format (starting ${head})`;
 }

@@ -196,12 +196,13 @@ export interface Lz4LegacyStream {
  *   is 0xedfe0dd0); neither is consumed.
  * A new legacy magic continues the stream (concatenated frames, as lz4 decodes them).
  */
-export function decodeLz4Legacy(bytes: Uint8Array): Lz4LegacyStream {
+export function decodeLz4Legacy(bytes: Uint8Array, options: { maxOutput: number }): Lz4LegacyStream {
   const r: ByteReader = new ByteReader(bytes, 'lz4-legacy');
   const magic = r.u32le(0, 'the LZ4 legacy frame magic');
   if (magic !== LZ4_LEGACY_MAGIC) r.fail(0, `the LZ4 legacy frame magic ${hex(LZ4_LEGACY_MAGIC)}`, hex(magic));
+  const { maxOutput } = options;
 
-  const out = new Output(estimateOutput(bytes));
+  const out = new Output(Math.min(estimateOutput(bytes), maxOutput));
   let p = 4;
   let blocks = 0;
   let frames = 1;
@@ -226,7 +227,13 @@ export function decodeLz4Legacy(bytes: Uint8Array): Lz4LegacyStream {
       r.fail(p, `a block of ${hex(word)} bytes`, `only ${hex(left - 4)} bytes left after the block size`);
     }
     const start = p + 4;
-    const limit = out.reserve(maxDecoded(word));
+    if (out.length >= maxOutput) {
+      r.fail(p, `the end of a stream that decompresses to at most ${hex(maxOutput)} bytes`, `another block after ${hex(out.length)} bytes`);
+    }
+    // A block may decode to no more than what is left of maxOutput: the limit is checked
+    // sequence by sequence, so a bomb stops at the cap, never allocates past it.
+    const room = Math.min(maxDecoded(word), maxOutput - out.length);
+    const limit = out.reserve(room);
     out.length = decodeLz4BlockInto(bytes, start, start + word, out.buf, out.length, limit, 0, 'lz4-legacy');
     blocks++;
     p = start + word;
@@ -275,4 +282,21 @@ class Output {
     }
     return need;
   }
+}
+
+/**
+ * The first `n` bytes an LZ4 legacy frame decodes to, from its first block alone
+ * (a legacy block decodes to at most 8 MiB, so this is bounded whatever the
+ * input claims); fewer when the first block is shorter.
+ */
+export function peekLz4Legacy(bytes: Uint8Array, n: number): Uint8Array {
+  const r: ByteReader = new ByteReader(bytes, 'lz4-legacy');
+  const magic = r.u32le(0, 'the LZ4 legacy frame magic');
+  if (magic !== LZ4_LEGACY_MAGIC) r.fail(0, `the LZ4 legacy frame magic ${hex(LZ4_LEGACY_MAGIC)}`, hex(magic));
+  if (bytes.length < 8) return new Uint8Array(0);
+  const word = r.u32le(4, 'the first block size');
+  if (word === 0 || word > LZ4_LEGACY_MAX_BLOCK || word > bytes.length - 8) return new Uint8Array(0);
+  const out = new Uint8Array(maxDecoded(word));
+  const end = decodeLz4BlockInto(bytes, 8, 8 + word, out, 0, out.length, 0, 'lz4-legacy');
+  return out.subarray(0, Math.min(n, end));
 }

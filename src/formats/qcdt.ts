@@ -32,6 +32,7 @@
  */
 import { FormatError, hex } from '../errors.js';
 import { ByteReader, view } from '../util/bytes.js';
+import { findOverlap } from '../util/regions.js';
 import { FDT_MAGIC, type Fdt, type FdtProp, getProp, propError, readCells } from './fdt.js';
 
 export const QCDT_MAGIC = 'QCDT';
@@ -128,15 +129,16 @@ export function parseQcdt(bytes: Uint8Array): Qcdt {
     if (total < FDT_HEADER_SIZE || total > size) {
       r.fail(offset + 4, `entry ${i}: an FDT totalsize from ${hex(FDT_HEADER_SIZE)} to the entry size ${hex(size)}`, hex(total));
     }
-    const other = entries.find((o) => !(o.offset === offset && o.size === size) && offset < o.offset + o.size && o.offset < offset + size);
-    if (other) {
-      r.fail(
-        offField,
-        `entry ${i}: a DTB region that is either entry ${other.index}'s or apart from it`,
-        `[${hex(offset)}, ${hex(offset + size)}) partly overlapping [${hex(other.offset)}, ${hex(other.offset + other.size)})`,
-      );
-    }
     entries.push({ index: i, ...ids, offset, size, dtb: bytes.subarray(offset, offset + total) });
+  }
+  const overlap = findOverlap(entries, true);
+  if (overlap) {
+    const [e, other] = overlap;
+    r.fail(
+      QCDT_HEADER_SIZE + (e.index + 1) * entrySize - 8,
+      `entry ${e.index}: a DTB region that is either entry ${other.index}'s or apart from it`,
+      `[${hex(e.offset)}, ${hex(e.offset + e.size)}) partly overlapping [${hex(other.offset)}, ${hex(other.offset + other.size)})`,
+    );
   }
   return { version: v, entries, indexSize, terminated };
 }

@@ -29,6 +29,8 @@ export const ZIMAGE_TABLE_MAGIC = 0x45454545;
 export const ZIMAGE_TAG_KRNL_SIZE = 0x5a534c4b;
 /** The FDT header (ten 32-bit words) is the smallest possible blob. */
 const FDT_HEADER_SIZE = 40;
+/** AUTO_ZRELADDR: the decompressor unpacks into the 128 MiB-aligned window it runs in. */
+const ZIMAGE_WINDOW = 0x8000000;
 /** More tags than any kernel writes (6.1 writes one): bounds the walk over a corrupt table. */
 const MAX_TAGS = 64;
 
@@ -158,7 +160,15 @@ export function parseZImage(bytes: Uint8Array): ZImage {
       result.decompressedSize = decompressed;
       result.bssSize = bss;
       result.kernelSize = decompressed + bss;
-      if (textOffset !== undefined) result.textOffset = textOffset;
+      if (textOffset !== undefined) {
+        // arch/arm/kernel/head.S: "#if (KERNEL_RAM_VADDR & 0xffff) != 0x8000 #error", and
+        // KERNEL_RAM_VADDR is the 16 MiB-aligned KERNEL_OFFSET + TEXT_OFFSET; the decompressor
+        // unpacks within the 128 MiB window it runs in.
+        if ((textOffset & 0xffff) !== 0x8000 || textOffset >= ZIMAGE_WINDOW) {
+          z.fail(krnl.offset + 16, `a TEXT_OFFSET ending in 0x8000 (arch/arm/kernel/head.S) below ${hex(ZIMAGE_WINDOW)}`, hex(textOffset));
+        }
+        result.textOffset = textOffset;
+      }
       if (mallocSize !== undefined) result.mallocSize = mallocSize;
     }
   }

@@ -160,11 +160,14 @@ export function candidatesFromQcdt(q: Qcdt): BoardCandidate[] {
 }
 
 export function candidatesFromDtTable(t: DtTable): BoardCandidate[] {
-  return t.entries.map((e) => ({
-    source: `DT table entry ${e.index}`,
-    dtb: dtTableEntryBlob(e),
-    dtTable: { id: e.id, rev: e.rev, custom: e.custom },
-  }));
+  // Entries that share a DT (mkdtboimg stores a repeated file once) share one decompression.
+  const blobs = new Map<string, Uint8Array>();
+  return t.entries.map((e) => {
+    const key = `${e.offset}:${e.size}:${e.compression}`;
+    let dtb = blobs.get(key);
+    if (!dtb) blobs.set(key, (dtb = dtTableEntryBlob(e)));
+    return { source: `DT table entry ${e.index}`, dtb, dtTable: { id: e.id, rev: e.rev, custom: e.custom } };
+  });
 }
 
 /**
@@ -238,9 +241,25 @@ export interface SelectOptions {
   board?: BoardDef;
 }
 
-function parseCandidate(c: BoardCandidate, index: number, form?: MsmIdForm): Parsed {
+/**
+ * Parses each distinct DTB once: the entries of a table that share a blob (a
+ * QCDT's ids for one DTB, a DT table's repeated file) share its parse.
+ */
+function fdtParser(): (dtb: Uint8Array) => Fdt {
+  const seen = new Map<ArrayBufferLike, Map<string, Fdt>>();
+  return (dtb) => {
+    let inBuffer = seen.get(dtb.buffer);
+    if (!inBuffer) seen.set(dtb.buffer, (inBuffer = new Map()));
+    const key = `${dtb.byteOffset}:${dtb.length}`;
+    let fdt = inBuffer.get(key);
+    if (!fdt) inBuffer.set(key, (fdt = parseFdt(dtb)));
+    return fdt;
+  };
+}
+
+function parseCandidate(c: BoardCandidate, index: number, parse: (dtb: Uint8Array) => Fdt, form?: MsmIdForm): Parsed {
   try {
-    const fdt = parseFdt(c.dtb);
+    const fdt = parse(c.dtb);
     const ids = c.tableIds ? [c.tableIds] : qcomIdsOf(fdt, form);
     const p: Parsed = { c, index, fdt, compatible: rootStrings(fdt, 'compatible') };
     if (ids) p.ids = ids;
@@ -281,7 +300,8 @@ function describeCandidate(p: Parsed): string {
  */
 export function selectBoard(candidates: readonly BoardCandidate[], live: Fdt, opts: SelectOptions = {}): BoardChoice {
   const form = opts.board?.msmIdForm;
-  const parsed = candidates.map((c, i) => parseCandidate(c, i, form));
+  const parse = fdtParser();
+  const parsed = candidates.map((c, i) => parseCandidate(c, i, parse, form));
   const running = qcomIdsOf(live, form);
   const liveCompat = rootStrings(live, 'compatible');
   const prefer = (group: Parsed[]): Parsed => group.find((p) => liveCompat[0] !== undefined && p.compatible.includes(liveCompat[0])) ?? group[0]!;

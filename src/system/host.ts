@@ -4,9 +4,22 @@
  * fixtures that records kernel calls, so they can assert that bad input never
  * reaches kexec_load.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { SystemError } from '../errors.js';
+import {
+  type Stats,
+  closeSync,
+  existsSync,
+  constants as fsConstants,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  statSync,
+  statfsSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { SystemError, UsageError } from '../errors.js';
 import type { Fdt } from '../formats/fdt.js';
 import type { Arch } from '../plan/abi.js';
 import type { MemoryMap } from '../plan/memory.js';
@@ -37,13 +50,41 @@ export interface Host {
   };
 }
 
+/**
+ * An input file's bytes. Only regular files are read: a device (/dev/zero), a
+ * FIFO or a directory is refused before a byte is read (opened non-blocking, so
+ * a FIFO without a writer cannot hang us), since none has an end we can trust.
+ */
 export function readInputFile(path: string, what: string): Uint8Array {
-  try {
-    return readFileSync(path); // a Buffer is a Uint8Array; wrapping it in new Uint8Array() would copy it
-  } catch (e) {
+  const cannot = (e: unknown): SystemError => {
     const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    throw new SystemError(`${path}: cannot read the ${what}: ${code}`, undefined, code);
+    return new SystemError(`${path}: cannot read the ${what}: ${code}`, undefined, code);
+  };
+  let fd: number;
+  try {
+    fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  } catch (e) {
+    throw cannot(e);
   }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new UsageError(`${path}: the ${what} must be a regular file, not ${fileKind(st)}`);
+    return readFileSync(fd); // a Buffer is a Uint8Array; wrapping it in new Uint8Array() would copy it
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw cannot(e);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fileKind(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device (copy the partition to a file first)';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  return 'a special file';
 }
 
 export function readSysFile(path: string): Uint8Array | undefined {
@@ -77,11 +118,59 @@ export function urandom(n: number): Uint8Array {
 }
 
 export function writeSegmentFiles(dir: string, files: { name: string; bytes: Uint8Array }[]): void {
+  makeOutputDirectory(dir);
   try {
-    mkdirSync(dir, { recursive: true });
     for (const f of files) writeFileSync(join(dir, f.name), f.bytes);
   } catch (e) {
     throw new SystemError(`${dir}: cannot write segments: ${(e as Error).message}`);
+  }
+}
+
+/** statfs f_type of the kernel's pseudo filesystems (include/uapi/linux/magic.h): no place for output. */
+const PSEUDO_FILESYSTEMS: ReadonlyMap<number, string> = new Map([
+  [0x9fa0, 'procfs'],
+  [0x62656572, 'sysfs'],
+  [0x64626720, 'debugfs'],
+  [0x74726163, 'tracefs'],
+  [0x73636673, 'securityfs'],
+  [0x27e0eb, 'cgroup'],
+  [0x63677270, 'cgroup2'],
+  [0x1cd1, 'devpts'],
+  [0xcafe4a11, 'bpf'],
+]);
+
+/**
+ * Makes `dir` and any missing parents, one level at a time from the deepest
+ * that exists, which must be a directory on a real filesystem. (Node's
+ * recursive mkdir retries forever under /proc, where mkdir says ENOENT.)
+ */
+export function makeOutputDirectory(dir: string): void {
+  const missing: string[] = [];
+  let at = resolve(dir);
+  for (;;) {
+    let st: Stats | undefined;
+    try {
+      st = statSync(at);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new SystemError(`${dir}: cannot use ${at}: ${(e as NodeJS.ErrnoException).code}`);
+    }
+    if (st) {
+      if (!st.isDirectory()) throw new UsageError(`${dir}: ${at} is ${fileKind(st)}, not a directory to write segments into`);
+      const fs = typeof statfsSync === 'function' ? PSEUDO_FILESYSTEMS.get(Number(statfsSync(at).type)) : undefined;
+      if (fs !== undefined) throw new UsageError(`${dir}: ${at} is on ${fs}, which holds no files to write segments into`);
+      break;
+    }
+    missing.unshift(at);
+    const parent = dirname(at);
+    if (parent === at) break;
+    at = parent;
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      throw new SystemError(`${dir}: cannot create ${d}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
   }
 }
 
