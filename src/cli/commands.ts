@@ -45,7 +45,7 @@ export async function load(o: Options, host: Host): Promise<LoadResult> {
     throw new PlanError(`${kernelPath}: is an ${kernel.arch} kernel (${inputs.kernelFrom}); this plan is for ${arch}`);
   }
 
-  const memory = chooseMemory(o, dtb.fdt, host, native);
+  const memory = withFile(dtb.file, () => chooseMemory(o, dtb.fdt, host, native));
   const commandLine = commandLineFrom(o, () => host.cmdline(), inputs.bootCmdline);
   const pageSize = o.pageSize ?? (native ? host.pageSize() : 0x1000);
 

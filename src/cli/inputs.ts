@@ -12,7 +12,8 @@
  */
 import { FormatError, PlanError, UsageError, hex, withFile } from '../errors.js';
 import { isBootImage, isVendorBootImage, mergeVendorBoot, parseBootImage, parseVendorBootImage, type VendorBootImage } from '../formats/bootimg.js';
-import { isDtTable, parseDtTable } from '../formats/dttable.js';
+import { ACPIO_TABLE_MAGIC, isDtTable, parseDtTable } from '../formats/dttable.js';
+import { view } from '../util/bytes.js';
 import { type Fdt, parseFdt } from '../formats/fdt.js';
 import { type KernelImage, readKernel } from '../formats/kernel.js';
 import { isQcdt, parseQcdt } from '../formats/qcdt.js';
@@ -39,7 +40,8 @@ export interface Inputs {
   /** 'zImage', 'Android boot image v2 (kernel: arm64 Image, gzip)', … */
   kernelFrom: string;
   initrd?: Uint8Array;
-  dtb: { fdt: Fdt; source: string };
+  /** The tree, what it is (for the plan's report) and the file it was read from (for errors about it). */
+  dtb: { fdt: Fdt; source: string; file: string };
   /** The boot image's own command line, when the kernel came from one. */
   bootCmdline?: string;
   notes: string[];
@@ -132,7 +134,7 @@ function chooseDtb(
   live: () => Fdt,
   board: BoardDef | undefined,
   notes: string[],
-): { fdt: Fdt; source: string } {
+): { fdt: Fdt; source: string; file: string } {
   let candidates: BoardCandidate[] | undefined;
   let where = '';
   /** The file the candidates came from, named by every error about them. */
@@ -162,11 +164,11 @@ function chooseDtb(
           : `planning for ${o.arch} on another machine: give the device tree with --dtb=FILE`,
       );
     }
-    return { fdt: host.fdt(), source: 'running (/sys/firmware/fdt)' };
+    return { fdt: host.fdt(), source: 'running (/sys/firmware/fdt)', file: '/sys/firmware/fdt' };
   }
   if (candidates.length === 1 && !board) {
     const c = candidates[0]!;
-    return { fdt: withFile(where, () => parseFdt(c.dtb)), source: where };
+    return { fdt: withFile(file, () => parseFdt(c.dtb)), source: where, file };
   }
   const running = live();
   const choice = withFile(file, () => selectBoard(candidates, running, board ? { board } : {}));
@@ -174,13 +176,14 @@ function chooseDtb(
     notes.push(`${choice.alsoMatched.length} more DTB(s) ${where} match the running board as well; using ${choice.candidate.source}`);
   }
   const why = choice.rule === 'compatible' ? `compatible ${JSON.stringify(choice.compatible)}` : `${choice.rule} match`;
-  return { fdt: choice.fdt, source: `${choice.candidate.source} (${why})` };
+  return { fdt: choice.fdt, source: `${choice.candidate.source} (${why})`, file };
 }
 
 /** The DTBs a file offers: a QCDT's or DT table's entries, or one or more plain DTBs. */
 function tableCandidates(bytes: Uint8Array, where: string): BoardCandidate[] {
   if (isQcdt(bytes)) return candidatesFromQcdt(parseQcdt(bytes));
-  if (isDtTable(bytes)) return candidatesFromDtTable(parseDtTable(bytes));
+  // An ACPI overlay table has the DT table's layout under another magic: its parser says what it is.
+  if (isDtTable(bytes) || (bytes.length >= 4 && view(bytes).getUint32(0, false) === ACPIO_TABLE_MAGIC)) return candidatesFromDtTable(parseDtTable(bytes));
   const dtbs = splitDtbs(bytes);
   if (dtbs.length === 0) {
     throw new FormatError('DTB', 0, `a DTB (0xd00dfeed), a QCDT dt.img or an Android DT table (0xd7b7ab1e)`, `${hex(bytes.length)} bytes of something else`);

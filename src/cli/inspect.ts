@@ -78,7 +78,7 @@ function fact(ins: Inspection, key: string, value: string | number | undefined):
 }
 
 /** A DTB's model, compatible, Qualcomm ids and RAM; a parse failure is recorded, not thrown. */
-export function summarizeDtb(dtb: Uint8Array): DtbSummary {
+export function summarizeDtb(dtb: Uint8Array, file: string): DtbSummary {
   try {
     const fdt = parseFdt(dtb);
     const id = identityOf(fdt);
@@ -89,18 +89,19 @@ export function summarizeDtb(dtb: Uint8Array): DtbSummary {
       if (ids) s.qcomIds = ids.map(formatQcomIds);
     } catch (e) {
       if (!(e instanceof FormatError)) throw e;
-      s.qcomIds = [`unreadable: ${e.message}`];
+      s.qcomIds = [`unreadable: ${e.inFile(file).message}`];
     }
     try {
       const mem = memoryFromFdt(fdt).memory;
       if (mem.length > 0) s.memory = mem.map((m) => `[${hex(m.start)}, ${hex(m.start + m.size)})`);
     } catch (e) {
       if (!(e instanceof FormatError)) throw e;
+      s.memory = [`unreadable: ${e.inFile(file).message}`];
     }
     return s;
   } catch (e) {
     if (!(e instanceof FormatError)) throw e;
-    return { size: dtb.length, compatible: [], error: e.message };
+    return { size: dtb.length, compatible: [], error: e.inFile(file).message };
   }
 }
 
@@ -118,10 +119,10 @@ function kernelDetail(k: KernelImage): string[] {
 }
 
 /** The kernel inside `bytes`, its appended DTBs and IKCONFIG, as items; notes instead of errors. */
-function kernelItems(bytes: Uint8Array, label: string, offset: number | undefined, ins: Inspection): void {
+function kernelItems(bytes: Uint8Array, label: string, offset: number | undefined, ins: Inspection, read?: KernelImage): void {
   let k: KernelImage;
   try {
-    k = readKernel(bytes);
+    k = read ?? readKernel(bytes);
   } catch (e) {
     if (!(e instanceof FormatError)) throw e;
     ins.items.push({ label, ...(offset === undefined ? {} : { offset }), size: bytes.length, detail: [`not a kernel we read: ${e.found}`] });
@@ -129,7 +130,7 @@ function kernelItems(bytes: Uint8Array, label: string, offset: number | undefine
   }
   const detail = kernelDetail(k);
   try {
-    const ik = kernelIkconfig(bytes);
+    const ik = kernelIkconfig(bytes, k);
     detail.push(ik.config ? `IKCONFIG: ${formatSize(ik.config.gz.length)} gzip config embedded` : 'IKCONFIG: none (built without CONFIG_IKCONFIG)');
   } catch (e) {
     if (!(e instanceof FormatError)) throw e;
@@ -137,10 +138,10 @@ function kernelItems(bytes: Uint8Array, label: string, offset: number | undefine
   }
   ins.items.push({ label, ...(offset === undefined ? {} : { offset }), size: bytes.length, detail });
   try {
-    appendedDtbs(bytes, k).forEach((dtb, i) => ins.items.push({ label: `${label}: appended DTB ${i}`, size: dtb.length, detail: [], dtb: summarizeDtb(dtb) }));
+    appendedDtbs(bytes, k).forEach((dtb, i) => ins.items.push({ label: `${label}: appended DTB ${i}`, size: dtb.length, detail: [], dtb: summarizeDtb(dtb, ins.name) }));
   } catch (e) {
     if (!(e instanceof FormatError)) throw e;
-    ins.notes.push(`bytes after the kernel are not DTBs: ${e.message}`);
+    ins.notes.push(`bytes after the kernel are not DTBs: ${e.inFile(ins.name).message}`);
   }
 }
 
@@ -175,7 +176,7 @@ function nested(ins: Inspection, what: string, list: () => void): void {
     list();
   } catch (e) {
     if (!(e instanceof FormatError)) throw e;
-    ins.notes.push(`${what} is not readable: ${e.message}`);
+    ins.notes.push(`${what} is not readable: ${e.inFile(ins.name).message}`);
   }
 }
 
@@ -187,11 +188,11 @@ function addDtbSection(dtb: Uint8Array, label: string, offset: number, ins: Insp
   }
   try {
     const blobs = splitDtbs(dtb);
-    if (blobs.length === 1) ins.items.push({ label, offset, size: dtb.length, detail: [], dtb: summarizeDtb(blobs[0]!) });
-    else blobs.forEach((b, i) => ins.items.push({ label: `${label} ${i}`, size: b.length, detail: [], dtb: summarizeDtb(b) }));
+    if (blobs.length === 1) ins.items.push({ label, offset, size: dtb.length, detail: [], dtb: summarizeDtb(blobs[0]!, ins.name) });
+    else blobs.forEach((b, i) => ins.items.push({ label: `${label} ${i}`, size: b.length, detail: [], dtb: summarizeDtb(b, ins.name) }));
   } catch (e) {
     if (!(e instanceof FormatError)) throw e;
-    ins.items.push({ label, offset, size: dtb.length, detail: [`not DTBs: ${e.message}`] });
+    ins.items.push({ label, offset, size: dtb.length, detail: [`not DTBs: ${e.inFile(ins.name).message}`] });
   }
 }
 
@@ -217,8 +218,19 @@ function describeVendor(v: VendorBootImage, ins: Inspection): void {
   if (bc && bc.size > 0) ins.items.push({ label: 'bootconfig', offset: bc.offset, size: bc.size, detail: [] });
 }
 
+/** summarizeDtb once per distinct blob: table entries that share one share its summary. */
+function summaries(file: string): (key: string, blob: () => Uint8Array) => DtbSummary {
+  const seen = new Map<string, DtbSummary>();
+  return (key, blob) => {
+    let s = seen.get(key);
+    if (!s) seen.set(key, (s = summarizeDtb(blob(), file)));
+    return s;
+  };
+}
+
 function qcdtItems(bytes: Uint8Array, ins: Inspection, prefix: string): void {
   const q = parseQcdt(bytes);
+  const summary = summaries(ins.name);
   for (const e of q.entries) {
     const ids = formatQcomIds({
       platform: e.platformId,
@@ -227,7 +239,7 @@ function qcdtItems(bytes: Uint8Array, ins: Inspection, prefix: string): void {
       socRev: e.socRev,
       ...(q.version >= 3 ? { pmic: [...e.pmic] } : {}),
     });
-    ins.items.push({ label: `${prefix}entry ${e.index}`, offset: e.offset, size: e.size, detail: [ids], dtb: summarizeDtb(e.dtb) });
+    ins.items.push({ label: `${prefix}entry ${e.index}`, offset: e.offset, size: e.size, detail: [ids], dtb: summary(`${e.offset}:${e.size}`, () => e.dtb) });
   }
 }
 
@@ -241,16 +253,22 @@ function describeQcdt(bytes: Uint8Array, ins: Inspection): void {
 
 function dtTableItems(bytes: Uint8Array, ins: Inspection, prefix: string): void {
   const t = parseDtTable(bytes);
+  const summary = summaries(ins.name);
+  const failed = new Map<string, string>();
   for (const e of t.entries) {
     const detail = [`id ${hex(e.id)} rev ${hex(e.rev)}`];
     if (e.custom.some((w) => w !== 0)) detail.push(`custom ${e.custom.map(hex).join(' ')}`);
     if (e.compression !== 'none') detail.push(`${e.compression}-compressed`);
     let dtb;
+    const key = `${e.offset}:${e.size}:${e.compression}`;
     try {
-      dtb = summarizeDtb(dtTableEntryBlob(e));
+      const known = failed.get(key);
+      if (known !== undefined) detail.push(known);
+      else dtb = summary(key, () => dtTableEntryBlob(e));
     } catch (err) {
       if (!(err instanceof FormatError)) throw err;
-      detail.push(`not readable: ${err.message}`);
+      failed.set(key, `not readable: ${err.inFile(ins.name).message}`);
+      detail.push(failed.get(key)!);
     }
     ins.items.push({ label: `${prefix}entry ${e.index}`, offset: e.offset, size: e.size, detail, ...(dtb ? { dtb } : {}) });
   }
@@ -269,7 +287,7 @@ function describeDtbs(bytes: Uint8Array, ins: Inspection): void {
   const blobs = splitDtbs(bytes);
   ins.format = blobs.length === 1 ? 'flattened device tree (DTB)' : `${blobs.length} flattened device trees, one after another`;
   blobs.forEach((b, i) => {
-    const summary = summarizeDtb(b);
+    const summary = summarizeDtb(b, ins.name);
     if (blobs.length === 1) {
       const f = parseFdt(b);
       fact(ins, 'version', String(f.version));
@@ -279,21 +297,32 @@ function describeDtbs(bytes: Uint8Array, ins: Inspection): void {
   });
 }
 
+/** Formats whose errors say what is wrong inside a file that is recognisably a kernel or a config. */
+const SPECIFIC = new Set(['zimage', 'arm64-image', 'gzip', 'lz4-legacy']);
+
+/**
+ * A kernel, else a kernel configuration. When neither reads, a file that is
+ * recognisably one of them (its reader got past the magic) gets that reader's
+ * own error; anything else returns false for the generic "not a format we read".
+ */
 function describeKernelOrConfig(bytes: Uint8Array, ins: Inspection): boolean {
   try {
     const k = readKernel(bytes);
     ins.format = `${k.arch === 'arm' ? 'ARM zImage' : 'arm64 Image'} kernel${k.compression === 'none' ? '' : ` (${k.compression})`}`;
     fact(ins, 'architecture', k.arch);
-    kernelItems(bytes, 'kernel', 0, ins);
+    kernelItems(bytes, 'kernel', 0, ins, k);
     return true;
   } catch (e) {
     if (!(e instanceof FormatError)) throw e;
+    // Past the magic (a kernel header, or a stream holding one): this reader's reason is the one to give.
+    if (SPECIFIC.has(e.format)) throw e;
   }
   let text: string;
   try {
     text = configText(bytes);
   } catch (e) {
     if (!(e instanceof FormatError)) throw e;
+    if (SPECIFIC.has(e.format)) throw e;
     return false;
   }
   if (!looksLikeKernelConfig(text)) return false;

@@ -18,7 +18,7 @@
 import { FormatError, hex } from '../errors.js';
 import { concatBytes, view } from '../util/bytes.js';
 import { type CompressionMagic, crc32, gunzipMember, sniffCompression } from './compress.js';
-import { KERNEL_MAX_BYTES, readKernel, type KernelImage } from './kernel.js';
+import { readKernel, type KernelImage } from './kernel.js';
 import { decodeLz4Legacy } from './lz4.js';
 import { ZIMAGE_TAG_KRNL_SIZE, type ZImage } from './zimage.js';
 
@@ -171,6 +171,12 @@ const PAYLOAD_MAGICS: ReadonlyArray<readonly [CompressionMagic, readonly number[
 /** Candidates tried per magic before giving up (false matches in the decompressor's code are rare). */
 const MAX_TRIES = 64;
 /**
+ * The most the kernel inside a zImage may decompress to: 64 MiB, four times
+ * Debian's 6.1 armmp kernel (15 MiB), and half the 128 MiB window the
+ * decompressor unpacks it in.
+ */
+export const ZIMAGE_KERNEL_MAX_BYTES = 64 << 20;
+/**
  * Candidates actually decompressed per magic: each costs up to the kernel's size,
  * so a zImage crafted with many payload-like streams costs a bounded amount of work.
  */
@@ -217,7 +223,8 @@ export function zImagePayload(z: ZImage): ZImagePayload {
   const end = sizePtr !== undefined && sizePtr + 4 <= img.length ? sizePtr + 4 : img.length;
   // The decompressed kernel is as large as KRNL_SIZE's size word says (that word is the
   // payload's own last word: gzip's ISIZE, or the size appended after other formats).
-  const maxOutput = z.decompressedSize !== undefined ? Math.min(z.decompressedSize, KERNEL_MAX_BYTES) : KERNEL_MAX_BYTES;
+  const maxOutput = Math.min(z.decompressedSize ?? ZIMAGE_KERNEL_MAX_BYTES, ZIMAGE_KERNEL_MAX_BYTES);
+  let refused: { name: string; offset: number; why: string; count: number } | undefined;
   let unread: ZImagePayload | undefined;
   for (const [name, magic] of PAYLOAD_MAGICS) {
     let tries = 0;
@@ -232,10 +239,14 @@ export function zImagePayload(z: ZImage): ZImagePayload {
           const r = name === 'gzip' ? gunzipMember(part, { maxOutput }) : decodeLz4Legacy(part, { maxOutput });
           // gzip ends with its own ISIZE; the kernel appends a size word after an LZ4 stream.
           const tail = end - off - r.consumed;
-          if (sizePtr !== undefined && tail !== 0 && !(name === 'lz4-legacy' && tail === 4)) continue;
+          if (sizePtr !== undefined && tail !== 0 && !(name === 'lz4-legacy' && tail === 4)) {
+            refused = note(refused, name, off, `it ends ${hex(tail)} bytes before the size word`);
+            continue;
+          }
           return { compression: name, offset: off, end, data: r.data };
         } catch (e) {
           if (!(e instanceof FormatError)) throw e;
+          refused = note(refused, name, off, `${e.expected}, found ${e.found}`);
           continue;
         }
       }
@@ -246,12 +257,25 @@ export function zImagePayload(z: ZImage): ZImagePayload {
     }
   }
   if (unread) return unread;
+  if (refused) {
+    throw new FormatError(
+      'zimage',
+      refused.offset,
+      `a compressed kernel inside the zImage that decompresses to at most ${hex(maxOutput)} bytes and ends at the KRNL_SIZE word`,
+      `${refused.count} ${refused.name} candidate(s), none such (the first at ${hex(refused.offset)}: ${refused.why})`,
+    );
+  }
   throw new FormatError(
     'zimage',
     0x30,
     'a compressed kernel inside the zImage (gzip, LZ4, xz, lzma, lzo or zstd magic before the KRNL_SIZE word)',
     sizePtr === undefined ? 'none (and no KRNL_SIZE tag)' : `none before ${hex(end)}`,
   );
+}
+
+/** Keeps the first refused candidate's reason and counts the rest. */
+function note(prev: { name: string; offset: number; why: string; count: number } | undefined, name: string, offset: number, why: string) {
+  return prev ? { ...prev, count: prev.count + 1 } : { name, offset, why, count: 1 };
 }
 
 export interface KernelIkconfig {
@@ -265,13 +289,14 @@ export interface KernelIkconfig {
 }
 
 /**
- * Reads the IKCONFIG of a kernel image (any format readKernel reads). Throws a
+ * Reads the IKCONFIG of a kernel image (any format readKernel reads; `read`, when
+ * the caller has read it already, is that result). Throws a
  * FormatError when the kernel's text cannot be reached (a zImage whose payload
  * is xz, say); returns `config: undefined` when the text was searched and holds
  * no configuration.
  */
-export function kernelIkconfig(bytes: Uint8Array): KernelIkconfig {
-  const kernel = readKernel(bytes);
+export function kernelIkconfig(bytes: Uint8Array, read?: KernelImage): KernelIkconfig {
+  const kernel = read ?? readKernel(bytes);
   const outer = kernel.compression === 'none' ? '' : ` (${kernel.compression})`;
   let text: Uint8Array;
   let path: string;

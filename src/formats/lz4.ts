@@ -202,6 +202,7 @@ export function decodeLz4Legacy(bytes: Uint8Array, options: { maxOutput: number 
   if (magic !== LZ4_LEGACY_MAGIC) r.fail(0, `the LZ4 legacy frame magic ${hex(LZ4_LEGACY_MAGIC)}`, hex(magic));
   const { maxOutput } = options;
 
+  // The walk's bound holds every block's output, so the buffer never has to grow (and be copied).
   const out = new Output(Math.min(estimateOutput(bytes), maxOutput));
   let p = 4;
   let blocks = 0;
@@ -244,9 +245,9 @@ export function decodeLz4Legacy(bytes: Uint8Array, options: { maxOutput: number 
 }
 
 /**
- * An upper bound of the decoded size from a quick walk over the block size words,
- * capped so that hostile size words cannot make us allocate far more than the
- * input could plausibly hold; Output grows past it if real data needs it.
+ * An upper bound of the decoded size from a quick walk over the block size words
+ * (each block decodes to at most maxDecoded of its size); the caller caps it with
+ * its maxOutput, so hostile size words cannot make us allocate more than that.
  */
 function estimateOutput(bytes: Uint8Array): number {
   const dv = view(bytes);
@@ -262,7 +263,7 @@ function estimateOutput(bytes: Uint8Array): number {
     total += maxDecoded(word);
     p += 4 + word;
   }
-  return Math.min(total, bytes.length * 8 + LZ4_LEGACY_BLOCK_SIZE);
+  return total;
 }
 
 /** One growing output buffer: blocks decode straight into it, no per-block copies. */
@@ -295,7 +296,8 @@ export function peekLz4Legacy(bytes: Uint8Array, n: number): Uint8Array {
   if (magic !== LZ4_LEGACY_MAGIC) r.fail(0, `the LZ4 legacy frame magic ${hex(LZ4_LEGACY_MAGIC)}`, hex(magic));
   if (bytes.length < 8) return new Uint8Array(0);
   const word = r.u32le(4, 'the first block size');
-  if (word === 0 || word > LZ4_LEGACY_MAX_BLOCK || word > bytes.length - 8) return new Uint8Array(0);
+  if (word === 0 || word > LZ4_LEGACY_MAX_BLOCK) return new Uint8Array(0);
+  if (word > bytes.length - 8) r.fail(4, `a block of ${hex(word)} bytes`, `only ${hex(bytes.length - 8)} bytes left after the block size`);
   const out = new Uint8Array(maxDecoded(word));
   const end = decodeLz4BlockInto(bytes, 8, 8 + word, out, 0, out.length, 0, 'lz4-legacy');
   return out.subarray(0, Math.min(n, end));

@@ -79,6 +79,7 @@ export function readInputFile(path: string, what: string): Uint8Array {
 }
 
 function fileKind(st: Stats): string {
+  if (st.isFile()) return 'a regular file';
   if (st.isDirectory()) return 'a directory';
   if (st.isCharacterDevice()) return 'a character device';
   if (st.isBlockDevice()) return 'a block device (copy the partition to a file first)';
@@ -152,7 +153,9 @@ export function makeOutputDirectory(dir: string): void {
     try {
       st = statSync(at);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new SystemError(`${dir}: cannot use ${at}: ${(e as NodeJS.ErrnoException).code}`);
+      // ENOTDIR: a parent is a file; the walk up finds it and says so.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new SystemError(`${dir}: cannot use ${at}: ${code}`);
     }
     if (st) {
       if (!st.isDirectory()) throw new UsageError(`${dir}: ${at} is ${fileKind(st)}, not a directory to write segments into`);
