@@ -23,6 +23,7 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Arch, DEB_ARCH, LabError, acquireLock, cacheDir, ensureDir, repoRoot, sha256 } from './env.js';
 import { CpioEntry, entriesFromDir, gzipCpio } from './cpio.js';
 import { KernelArtifacts } from './kernel.js';
@@ -292,6 +293,26 @@ const DEV_NODES: CpioEntry[] = [
   { type: 'char', path: 'dev/console', mode: 0o600, major: 5, minor: 1 },
 ];
 
+/**
+ * Runs a download with scripts/retry.mjs's backoff; when every attempt failed,
+ * one LabError says what could not be fetched, from where, and the last error.
+ */
+export async function fromMirror(what: string, mirror: string, log: string, attempt: () => Promise<void>): Promise<void> {
+  const { attempts, retryAsync } = (await import(pathToFileURL(join(repoRoot, 'scripts', 'retry.mjs')).href)) as typeof import('../scripts/retry.mjs');
+  let last = '';
+  const ok = await retryAsync(what, async () => {
+    try {
+      await attempt();
+      return true;
+    } catch (e) {
+      if (!(e instanceof LabError)) throw e;
+      last = e.message;
+      return false;
+    }
+  });
+  if (!ok) throw new LabError(`${what} failed ${attempts()} times: is ${mirror} reachable? (last: ${last})`, log);
+}
+
 async function fetchDebs(arch: Arch, debs: DebFile[], cache: string, log: string): Promise<string> {
   const dir = ensureDir(join(cache, 'guest', 'debs', DEB_ARCH[arch]));
   const missing = debs.filter((d) => !existsSync(join(dir, d.file)));
@@ -301,7 +322,9 @@ async function fetchDebs(arch: Arch, debs: DebFile[], cache: string, log: string
     try {
       // apt-get download checks each file against the hash in the signed index.
       const names = missing.map((d) => d.file.replace(/_.*$/, ''));
-      await runLogged('apt-get', [...aptArchOptions(arch), 'download', '-q', ...names], { cwd: tmp, log, progress: p });
+      await fromMirror(`apt-get download of ${names.join(' ')} (${DEB_ARCH[arch]})`, 'the Debian mirror', log, () =>
+        runLogged('apt-get', [...aptArchOptions(arch), 'download', '-q', ...names], { cwd: tmp, log, progress: p }),
+      );
       for (const f of readdirSync(tmp)) renameSync(join(tmp, f), join(dir, f));
     } catch (e) {
       p.end('failed');
@@ -324,7 +347,9 @@ async function fetchKoffi(arch: Arch, cache: string, log: string): Promise<strin
   if (!existsSync(tgz)) {
     const p = new Progress(`npm pack ${KOFFI_PACKAGE[arch]}@${version}`);
     try {
-      await runLogged('npm', ['pack', '--silent', `${KOFFI_PACKAGE[arch]}@${version}`, '--pack-destination', dir], { log, progress: p, cwd: dir });
+      await fromMirror(`npm pack ${KOFFI_PACKAGE[arch]}@${version}`, 'the npm registry', log, () =>
+        runLogged('npm', ['pack', '--silent', `${KOFFI_PACKAGE[arch]}@${version}`, '--pack-destination', dir], { log, progress: p, cwd: dir }),
+      );
     } catch (e) {
       p.end('failed');
       throw e;

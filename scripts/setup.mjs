@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync, renameSync, 
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { attempts, retrySync } from './retry.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const purpose = process.argv[2] ?? 'test';
@@ -69,9 +70,10 @@ function aptUpdate() {
   if (aptUpdated) return;
   aptUpdated = true;
   // A mirror sync sometimes breaks one armhf security index; the packages we need still
-  // resolve from the others, so a non-zero exit here is tolerated and checked later.
-  const status = run('apt-get', ['update', '-q'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  if (status !== 0) log(`apt-get update exited ${status}; continuing with the indexes it did fetch`);
+  // resolve from the others, so a last non-zero exit here is tolerated and checked later.
+  let status = 0;
+  const ok = retrySync('apt-get update', () => (status = run('apt-get', ['update', '-q'], { stdio: ['ignore', 'ignore', 'inherit'] })) === 0, log);
+  if (!ok) log(`apt-get update exited ${status} ${attempts()} times; continuing with the indexes it did fetch`);
 }
 
 function ensureForeignArchitectures() {
@@ -96,11 +98,13 @@ function ensurePackages(list) {
   }
   log(`installing ${missing.join(' ')}`);
   aptUpdate();
-  const status = run('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], {
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
-  if (status !== 0) {
-    log(`apt-get install failed (exit ${status}): ${line}`);
+  let status = 0;
+  const install = () =>
+    (status = run('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], {
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    })) === 0;
+  if (!retrySync(`apt-get install ${missing.join(' ')}`, install, log)) {
+    log(`could not install ${missing.join(', ')}: apt-get failed ${attempts()} times (last exit ${status}); is the Debian mirror reachable? (${line})`);
     process.exit(1);
   }
 }
@@ -109,8 +113,11 @@ function ensureNodeModules() {
   const stamp = join(root, 'node_modules', '.package-lock.json');
   if (existsSync(stamp) && statSync(stamp).mtimeMs >= statSync(join(root, 'package-lock.json')).mtimeMs) return;
   log('installing npm packages (npm ci)');
-  const status = run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root });
-  if (status !== 0) process.exit(status);
+  let status = 0;
+  if (!retrySync('npm ci', () => (status = run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root })) === 0, log)) {
+    log(`could not install the npm packages of package-lock.json: npm ci failed ${attempts()} times (last exit ${status}); is the npm registry reachable?`);
+    process.exit(1);
+  }
 }
 
 /**
@@ -137,7 +144,10 @@ function ensureDebianKernels() {
     rmSync(work, { recursive: true, force: true });
     mkdirSync(work, { recursive: true });
     log(`fetching ${pkg}:${debArch}`);
-    if (run('apt-get', ['download', '-q', `${pkg}:${debArch}`], { cwd: work }) !== 0) process.exit(1);
+    if (!retrySync(`apt-get download ${pkg}:${debArch}`, () => run('apt-get', ['download', '-q', `${pkg}:${debArch}`], { cwd: work }) === 0, log)) {
+      log(`could not download ${pkg}:${debArch} (the tests' reference kernel) after ${attempts()} attempts: is the Debian mirror reachable?`);
+      process.exit(1);
+    }
     const deb = readdirSync(work).find((f) => f.endsWith('.deb'));
     const x = join(work, 'x');
     execFileSync('dpkg-deb', ['-x', join(work, deb), x]);

@@ -1,0 +1,119 @@
+/**
+ * One fuzz target per parser. Seeds are the committed bad-input corpus files of
+ * that format, the good companions, and the real fixtures; each target runs
+ * the parser and what the tool does next with its result (a DTB is rewritten,
+ * a DT table's entries are decompressed), so the fuzzer reaches past parsing.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAndroidImage } from '../../src/formats/bootimg.js';
+import { gunzipMember } from '../../src/formats/compress.js';
+import { dtTableEntryBlob, parseDtTable } from '../../src/formats/dttable.js';
+import { parseFdt, writeFdt } from '../../src/formats/fdt.js';
+import { memoryFromFdt } from '../../src/formats/fdt-memory.js';
+import { configText, kernelIkconfig, parseKernelConfig } from '../../src/formats/ikconfig.js';
+import { readKernel } from '../../src/formats/kernel.js';
+import { decodeLz4Legacy } from '../../src/formats/lz4.js';
+import { memoryFromIomem, parseKernelPageSize, parseProcCmdline } from '../../src/formats/proc.js';
+import { parseQcdt } from '../../src/formats/qcdt.js';
+import { parseZImage } from '../../src/formats/zimage.js';
+import { describeFile } from '../../src/cli/inspect.js';
+import { fixture } from '../support.js';
+import type { FuzzTarget } from './engine.js';
+
+/** Output cap for the decompressors under fuzzing: enough for every seed, small enough to stay fast. */
+const FUZZ_MAX_OUTPUT = 16 << 20;
+
+function files(dir: string, match: (name: string) => boolean): Uint8Array[] {
+  return readdirSync(fixture(dir))
+    .filter(match)
+    .sort()
+    .map((f) => new Uint8Array(readFileSync(join(fixture(dir), f))));
+}
+
+const bad = (...prefixes: string[]) => files('bad', (f) => f.endsWith('.bin') && prefixes.some((p) => f.startsWith(p)));
+const dtbs = () => [...files('dtb', (f) => f.endsWith('.dtb') && !f.startsWith('qemu')), ...files('qcom', (f) => f.endsWith('.dtb'))];
+const text = new TextDecoder();
+
+export const TARGETS: readonly FuzzTarget[] = [
+  {
+    name: 'fdt',
+    about: 'parseFdt, memoryFromFdt, then writeFdt and parseFdt of what it wrote',
+    seeds: () => [...bad('dtb-', 'ok-qcom'), ...dtbs()],
+    run: (b) => {
+      const f = parseFdt(b);
+      memoryFromFdt(f);
+      parseFdt(writeFdt(f, { padding: 64 }));
+    },
+  },
+  {
+    name: 'zimage',
+    about: 'parseZImage (header, tag table, KRNL_SIZE, appended DTB)',
+    seeds: () => bad('zimage-', 'ok-zimage'),
+    run: (b) => void parseZImage(b),
+  },
+  {
+    name: 'kernel',
+    about: 'readKernel: arm64 Image (and its PE header), zImage, gzip and LZ4 peeking and decompression',
+    seeds: () => bad('arm64-', 'kernel-', 'gzip-', 'lz4-', 'ok-arm64', 'ok-zimage'),
+    run: (b) => void readKernel(b),
+  },
+  {
+    name: 'gzip',
+    about: 'gunzipMember (header fields, deflate, trailer checks)',
+    seeds: () => bad('gzip-', 'config-gzip'),
+    run: (b) => void gunzipMember(b, { maxOutput: FUZZ_MAX_OUTPUT }),
+  },
+  {
+    name: 'lz4',
+    about: 'decodeLz4Legacy (block decoding, end-of-block rules, size trailer)',
+    seeds: () => bad('lz4-'),
+    run: (b) => void decodeLz4Legacy(b, { maxOutput: FUZZ_MAX_OUTPUT }),
+  },
+  {
+    name: 'qcdt',
+    about: 'parseQcdt (index, entries, regions)',
+    seeds: () => bad('qcdt-'),
+    run: (b) => void parseQcdt(b),
+  },
+  {
+    name: 'dttable',
+    about: 'parseDtTable, then every entry decompressed',
+    seeds: () => bad('dttable-'),
+    run: (b) => {
+      for (const e of parseDtTable(b).entries) dtTableEntryBlob(e);
+    },
+  },
+  {
+    name: 'bootimg',
+    about: 'parseAndroidImage: boot images v0–v4, vendor_boot v3/v4 and their ramdisk tables',
+    seeds: () => bad('bootimg-', 'vendorboot-', 'ok-bootimg'),
+    run: (b) => void parseAndroidImage(b),
+  },
+  {
+    name: 'ikconfig',
+    about: 'configText and parseKernelConfig; kernelIkconfig on kernels',
+    seeds: () => [...bad('config-', 'ok-zimage', 'ok-arm64'), ...files('ikconfig', (f) => f.endsWith('.gz'))],
+    run: (b) => {
+      parseKernelConfig(configText(b));
+      kernelIkconfig(b);
+    },
+  },
+  {
+    name: 'proc',
+    about: 'the /proc twins: /proc/iomem, /proc/cmdline, smaps page size',
+    seeds: () => files('proc', (f) => f.endsWith('.txt')),
+    run: (b) => {
+      const t = text.decode(b);
+      memoryFromIomem(t);
+      parseProcCmdline(t);
+      parseKernelPageSize(t);
+    },
+  },
+  {
+    name: 'inspect',
+    about: 'describeFile: every format through hardboot inspect',
+    seeds: () => bad('ok-', 'bootimg-', 'dttable-', 'qcdt-', 'zimage-'),
+    run: (b) => void describeFile(b, 'fuzz'),
+  },
+];
