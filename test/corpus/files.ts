@@ -6,6 +6,7 @@
 import * as zlib from 'node:zlib';
 import { parseVendorBootImage, writeVendorBootImage, writeBootImage } from '../../src/formats/bootimg.js';
 import { writeFdt } from '../../src/formats/fdt.js';
+import { readFixture } from '../support.js';
 import { writeDtTable } from '../../src/formats/dttable.js';
 import { writeQcdt } from '../../src/formats/qcdt.js';
 import {
@@ -293,9 +294,9 @@ export const BOMBS: Record<string, () => Uint8Array> = {
   },
   /** A gzipped "config" of 1 GiB: the config reader's cap, not the kernel reader's, decides. */
   'config-gzip-1g': () => gzipZeros(new TextEncoder().encode('CONFIG_KEXEC=y\n'), GiB),
-  /** 3,000 QCDT entries sharing one DTB, for the running board's ids. */
+  /** 3,000 QCDT entries sharing one real board DTB (Nexus 5X, 24 KiB), for the running board's ids. */
   'qcdt-3000-shared': () =>
-    writeQcdt({ version: 2, entries: Array.from({ length: 3000 }, (_, i) => ({ platformId: 0xcf, variantId: 8 + i, subtypeId: 0, socRev: 0x20000, dtb: qcomDtb(0xcf, 0x20000, 8) })) }),
+    writeQcdt({ version: 2, entries: Array.from({ length: 3000 }, (_, i) => ({ platformId: 0xcf, variantId: 8 + i, subtypeId: 0, socRev: 0x20000, dtb: readFixture('qcom', 'msm8992-lg-bullhead-rev-101.dtb') })) }),
   /** 3,000 QCDT entries whose DTB regions all partly overlap. */
   'qcdt-3000-overlapping': () => {
     const q = writeQcdt({ version: 2, entries: Array.from({ length: 3000 }, (_, i) => ({ platformId: 0xcf, variantId: 8 + i, subtypeId: 0, socRev: 0x20000, dtb: qcomDtb(0xcf, 0x20000, 8) })) });
