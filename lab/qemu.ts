@@ -33,7 +33,7 @@ export interface QemuOptions {
   /**
    * Whether a guest reset reboots the machine (true) or ends QEMU (false, `-no-reboot`).
    * On a reset QEMU `virt` reloads -kernel, -initrd and its DTB into RAM, as a boot
-   * loader would (HARDBOOT.md §4); scenarios that do not reset on purpose use false,
+   * loader would (docs/BACKGROUND.md §3); scenarios that do not reset on purpose use false,
    * so a panic with panic=-1 or a stray reset ends the run instead of looping.
    */
   reboot: boolean;

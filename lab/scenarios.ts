@@ -107,7 +107,7 @@ export const SCENARIOS: readonly Scenario[] = [
         timeoutMs: KEXEC_TIMEOUT_MS,
         // Debian's kexec-tools 2.0.26 fails on arm64 with "setup_2nd_dtb failed" when the
         // DTB has a non-zero /chosen/kaslr-seed and the kernel (no RANDOMIZE_BASE) left it
-        // there (HARDBOOT.md §4). This reference run turns QEMU's DTB randomness off; our
+        // there (docs/BACKGROUND.md §3). This reference run turns QEMU's DTB randomness off; our
         // own loader runs with it on and must cope.
         dtbRandomness: arch !== 'arm64',
         reboot: false,

@@ -140,7 +140,7 @@ function checkConfig(c: KernelConfig, arch: 'arm' | 'arm64' | undefined, out: Fi
         ok,
         'error',
         page === undefined ? option(c, 'KEXEC_HARDBOOT_PAGE') : `CONFIG_KEXEC_HARDBOOT_PAGE=${hex(page)}`,
-        'the physical page where the record survives the reset: page-aligned, in RAM the bootloader does not touch (HARDBOOT.md §2 lists the historical boards\' pages)',
+        'the physical page where the record survives the reset: page-aligned, in RAM the bootloader does not touch (docs/BACKGROUND.md §1 lists the historical boards\' pages)',
         'CONFIG_KEXEC_HARDBOOT_PAGE=0x… (a 4 KiB-aligned physical address your bootloader leaves alone)',
       ),
     );
@@ -163,7 +163,7 @@ function checkConfig(c: KernelConfig, arch: 'arm' | 'arm64' | undefined, out: Fi
         configEnabled(c, 'AUTO_ZRELADDR'),
         'info',
         option(c, 'AUTO_ZRELADDR'),
-        'with AUTO_ZRELADDR a zImage decompresses to (its own address & 0xF8000000) + 0x8000: a zImage run from outside the first 128 MiB of RAM makes the kernel lose the RAM below it, so hardboot places it low (HARDBOOT.md §3)',
+        'with AUTO_ZRELADDR a zImage decompresses to (its own address & 0xF8000000) + 0x8000: a zImage run from outside the first 128 MiB of RAM makes the kernel lose the RAM below it, so hardboot places it low (docs/BACKGROUND.md §2)',
         'nothing to change; for a fixed-address kernel (AUTO_ZRELADDR off) check ZRELADDR against the planned layout',
       ),
     );
