@@ -247,6 +247,8 @@ export interface GuestImage {
   arch: Arch;
   /** The concatenated initramfs QEMU boots. */
   initrd: string;
+  /** The second kernel's small initrd (busybox and second-init), also at /boot/initrd in the guest. */
+  secondInitrd: string;
   layers: { name: string; path: string; key: string; built: boolean }[];
   /** True when the bundle layer is present (dist/hardboot.mjs existed). */
   hasBundle: boolean;
@@ -627,5 +629,5 @@ export async function buildGuest(arch: Arch, kernel: KernelArtifacts, opts: Gues
     for (const l of layers.slice(1)) writeFileSync(tmp, readFileSync(l.path), { flag: 'a' });
     renameSync(tmp, initrd);
   }
-  return { arch, initrd, layers, hasBundle, noBundleReason };
+  return { arch, initrd, secondInitrd: second, layers, hasBundle, noBundleReason };
 }

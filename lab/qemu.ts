@@ -26,6 +26,8 @@ export interface QemuOptions {
   smp?: number;
   /** QEMU puts a random /chosen/kaslr-seed and rng-seed in its DTB unless this is false. Default true. */
   dtbRandomness?: boolean;
+  /** More `virt` machine options, e.g. `virtualization=on` (EL2 on arm64, HYP mode on arm). */
+  machineOptions?: readonly string[];
   /** Where the guest's serial console (ttyAMA0) is written. */
   serialLog: string;
   /** A unix socket path for QMP. */
@@ -59,7 +61,7 @@ function optionPath(what: string, path: string): string {
 
 export function qemuCommand(o: QemuOptions): Command {
   const d = QEMU_DEFAULTS[o.arch];
-  const machine = o.dtbRandomness === false ? 'virt,dtb-randomness=off' : 'virt';
+  const machine = ['virt', ...(o.dtbRandomness === false ? ['dtb-randomness=off'] : []), ...(o.machineOptions ?? [])].join(',');
   const args = ['-M', machine, '-cpu', o.cpu ?? d.cpu, '-m', String(o.memory ?? 1024), '-smp', String(o.smp ?? 2)];
   args.push('-kernel', o.kernel);
   if (o.initrd !== undefined) args.push('-initrd', o.initrd);

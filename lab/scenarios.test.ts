@@ -5,7 +5,33 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { GuestImage } from './guest.js';
 import { KernelArtifacts } from './kernel.js';
-import { SCENARIOS, describeResult, findScenario, guestAppend, runScenario } from './scenarios.js';
+import { HARDBOOT_PAGE, SCENARIOS, describeResult, findScenario, guestAppend, hardbootRecord, runScenario } from './scenarios.js';
+import { qemuCommand } from './qemu.js';
+
+describe('planted hardboot records (hardboot-stale)', () => {
+  it('lay the record out as the kernel series documents it, with a checksum that makes its words sum to 0', () => {
+    const r = hardbootRecord({ version: 2, entry: 0x50000000, ranges: [{ start: 0x50000000, size: 0x1000, sum: 0xdeadbeef }] });
+    const dv = new DataView(r.buffer);
+    assert.equal(r.length, 0x40 + 0x18);
+    assert.deepEqual([dv.getUint32(0, true), dv.getUint32(4, true), dv.getUint32(8, true), dv.getUint32(0x38, true)], [0x4a5db007, 2, 0x58, 1]);
+    assert.equal(dv.getBigUint64(0x10, true), 0x50000000n);
+    assert.deepEqual([dv.getBigUint64(0x40, true), dv.getBigUint64(0x48, true), dv.getUint32(0x50, true)], [0x50000000n, 0x1000n, 0xdeadbeef]);
+    let sum = 0;
+    for (let i = 0; i < r.length; i += 4) sum = (sum + dv.getUint32(i, true)) >>> 0;
+    assert.equal(sum, 0);
+    assert.equal(hardbootRecord({ version: 2, entry: 0, ranges: [] }).length, 0x40);
+  });
+  it('are written at the page by a QEMU loader device, and the machine options and mem= reach QEMU', () => {
+    const stale = findScenario('hardboot-stale')!.variants('arm64');
+    assert.deepEqual(stale.map((v) => v.label), ['version', 'no-ranges', 'entry', 'gone']);
+    assert.match(stale[0]!.qemuArgs!.join(' '), new RegExp(`^-device loader,file=.*planted-arm64-version\\.bin,addr=0x${HARDBOOT_PAGE.toString(16)},force-raw=on$`));
+    const el2 = findScenario('hardboot-el2')!.variants('arm64')[0]!;
+    const cmd = qemuCommand({ arch: 'arm64', kernel: 'k', append: '', serialLog: '/s', reboot: true, machineOptions: el2.machine! });
+    assert.equal(cmd.args[cmd.args.indexOf('-M') + 1], 'virt,virtualization=on');
+    const mem = findScenario('hardboot-mem')!.variants('arm')[0]!;
+    assert.match(guestAppend('hardboot', mem), / mem=0x7e00000@0x40000000 mem=0x38000000@0x48000000 hb\.args=/);
+  });
+});
 
 describe('scenarios', () => {
   it('put the scenario and its words on the first kernel command line', () => {
@@ -38,7 +64,7 @@ describe('scenarios', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
   it('fail the hardboot scenario clearly, without booting, when the guest has no bundle', async () => {
     const kernel = { image: '/nonexistent/Image' } as KernelArtifacts;
-    const guest: GuestImage = { arch: 'arm64', initrd: '/nonexistent/initrd', layers: [], hasBundle: false, noBundleReason: '/r/dist/hardboot.mjs is missing (`npm run build` makes it)' };
+    const guest: GuestImage = { arch: 'arm64', initrd: '/nonexistent/initrd', secondInitrd: '/r/second.cpio.gz', layers: [], hasBundle: false, noBundleReason: '/r/dist/hardboot.mjs is missing (`npm run build` makes it)' };
     const rs = await runScenario(findScenario('kexec')!, 'arm64', kernel, guest, { cache: dir, qemuBinary: '/nonexistent/qemu' });
     assert.equal(rs.length, 2);
     for (const r of rs) {
@@ -50,7 +76,7 @@ describe('scenarios', () => {
   });
   it('report a QEMU that cannot start as a failed run with its log', async () => {
     const kernel = { image: '/nonexistent/Image' } as KernelArtifacts;
-    const guest: GuestImage = { arch: 'arm', initrd: '/nonexistent/initrd', layers: [], hasBundle: false };
+    const guest: GuestImage = { arch: 'arm', initrd: '/nonexistent/initrd', secondInitrd: '/r/second.cpio.gz', layers: [], hasBundle: false };
     const [r] = await runScenario(findScenario('boot')!, 'arm', kernel, guest, { cache: dir, qemuBinary: join(dir, 'no-qemu') });
     assert.equal(r!.ok, false);
     assert.match(r!.reason!, /^cannot start .*no-qemu: spawn .* ENOENT/);

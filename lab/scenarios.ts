@@ -9,8 +9,9 @@ import { Arch, LabError, cacheDir, ensureDir, formatDuration } from './env.js';
 import { GuestImage } from './guest.js';
 import { KernelArtifacts } from './kernel.js';
 import { QemuOptions, RunResult, qemuCommand, runQemu } from './qemu.js';
-import { readFileSync as readFile } from 'node:fs';
-import { RUNNING_BOARD, runningPhoneDtb } from './guest.js';
+import { readFileSync as readFile, writeFileSync } from 'node:fs';
+import { RUNNING_BOARD, runningPhoneDtb, storedDtb } from './guest.js';
+import { ensureNode, setProp, u32Cells } from '../src/formats/fdt.js';
 import boards from './boards.json' with { type: 'json' };
 import { hex } from '../src/errors.js';
 
@@ -36,6 +37,12 @@ export interface Variant {
   kernel?: string;
   /** Boot with this DTB instead of QEMU's own (-dtb). */
   dtb?: string;
+  /** More words on the first kernel's command line (e.g. mem=). */
+  append?: string[];
+  /** More `virt` machine options (e.g. virtualization=on). */
+  machine?: string[];
+  /** Boot the second kernel's small initrd (busybox and second-init) instead of the lab guest. */
+  secondInitrd?: boolean;
 }
 
 export interface Scenario {
@@ -65,6 +72,72 @@ export function debianKernel(arch: Arch): string {
     throw new LabError(`${manifest}: missing: node scripts/setup.mjs lab fetches Debian's kernels`);
   }
 }
+
+/** Kernel messages that mean an oops: a scenario that provokes an edge case must not show them. */
+const OOPS = ['Unable to handle kernel', 'Internal error: Oops', 'BUG: '];
+
+/**
+ * The hardboot record format of kernel/patches/linux-6.1 (version 2), built for a
+ * planted record: the header words, `ranges`, and the checksum that makes the
+ * 32-bit sum of its words 0. `version` and `nrRanges` may lie, to make a record
+ * the boot code must refuse.
+ */
+export function hardbootRecord(o: { version: number; entry: number; ranges: { start: number; size: number; sum: number }[]; nrRanges?: number }): Uint8Array {
+  const size = 0x40 + 0x18 * o.ranges.length;
+  const b = new Uint8Array(size);
+  const dv = new DataView(b.buffer);
+  dv.setUint32(0x00, 0x4a5db007, true);
+  dv.setUint32(0x04, o.version, true);
+  dv.setUint32(0x08, size, true);
+  dv.setBigUint64(0x10, BigInt(o.entry), true);
+  dv.setUint32(0x38, o.nrRanges ?? o.ranges.length, true);
+  o.ranges.forEach((r, i) => {
+    dv.setBigUint64(0x40 + i * 0x18, BigInt(r.start), true);
+    dv.setBigUint64(0x48 + i * 0x18, BigInt(r.size), true);
+    dv.setUint32(0x50 + i * 0x18, r.sum, true);
+  });
+  let sum = 0;
+  for (let i = 0; i < size; i += 4) sum = (sum + dv.getUint32(i, true)) >>> 0;
+  dv.setUint32(0x0c, (0x1_0000_0000 - sum) >>> 0, true);
+  return b;
+}
+
+/** A record written into the page before the first boot and at every reset (a QEMU loader device). */
+function planted(name: string, record: Uint8Array): string[] {
+  const file = join(ensureDir(join(cacheDir(), 'lab')), `planted-${name}.bin`);
+  writeFileSync(file, record);
+  return ['-device', `loader,file=${file},addr=${hex(HARDBOOT_PAGE)},force-raw=on`];
+}
+
+/**
+ * The lab machine's tree with the hardboot page inside a /reserved-memory region
+ * marked no-map: how a board protects the page.
+ */
+function nomapDtb(arch: Arch): string {
+  const out = join(ensureDir(join(cacheDir(), 'lab')), `nomap-${arch}.dtb`);
+  writeFileSync(out, storedDtb(arch, cacheDir(), (fdt) => {
+    const rm = ensureNode(fdt, '/reserved-memory');
+    setProp(rm, '#address-cells', u32Cells(2));
+    setProp(rm, '#size-cells', u32Cells(2));
+    setProp(rm, 'ranges', new Uint8Array(0));
+    const node = ensureNode(fdt, `/reserved-memory/hardboot@${HARDBOOT_PAGE.toString(16)}`);
+    setProp(node, 'reg', u32Cells(0, HARDBOOT_PAGE, 0, 0x1000));
+    setProp(node, 'no-map', new Uint8Array(0));
+  }));
+  return out;
+}
+
+/**
+ * mem= on the boot kernel that leaves the page out of its RAM but keeps the
+ * initrd QEMU puts at 0x48000000: arm64 keeps the first 0x7fff000 bytes (and
+ * adds the initrd back itself); arm takes two banks around the page, each
+ * ending on a 2 MiB boundary (a kernel without HIGHMEM drops all RAM above the
+ * first bank end that is not).
+ */
+const MEM_BELOW_PAGE: Record<Arch, string[]> = {
+  arm64: ['mem=0x7fff000'],
+  arm: ['mem=0x7e00000@0x40000000', 'mem=0x38000000@0x48000000'],
+};
 
 /** --mem-min/--mem-max for the lab's QEMU virt (lab/boards.json says why). */
 export function boardArgs(arch: Arch): string[] {
@@ -229,6 +302,144 @@ export const SCENARIOS: readonly Scenario[] = [
     ],
   },
   {
+    name: 'hardboot-nomap',
+    script: 'hardboot',
+    summary: 'the page inside a /reserved-memory no-map region of the boot tree: no oops, the page is taken as the board protects it, and a hardboot works',
+    needsBundle: true,
+    variants: (arch) => [
+      {
+        label: '',
+        args: boardArgs(arch),
+        markers: [
+          'init',
+          `hardboot-boot page at ${hex(HARDBOOT_PAGE)} (no-map reserved memory)`,
+          `hardboot-page ${hex(HARDBOOT_PAGE)} reset=psci-system-reset status=ready`,
+          'hardboot-load',
+          'hardboot-exec',
+          ...STORED_KERNEL,
+        ],
+        forbidden: ['done', 'hardboot-rejected', ...OOPS],
+        timeoutMs: HARDBOOT_TIMEOUT_MS,
+        dtbRandomness: true,
+        reboot: true,
+        resets: 1,
+        dtb: nomapDtb(arch),
+      },
+    ],
+  },
+  {
+    name: 'hardboot-mem',
+    script: 'hardboot',
+    summary: 'the boot kernel started with mem= below the page: no oops; the kernel says why it cannot hardboot (log, sysfs), and on arm --load-hardboot is refused with that reason before any kexec_load',
+    needsBundle: true,
+    variants: (arch) => [
+      arch === 'arm'
+        ? {
+            label: '',
+            args: [...boardArgs(arch), 'expect-refused'],
+            append: MEM_BELOW_PAGE[arch],
+            markers: [
+              'init',
+              `hardboot-boot page at ${hex(HARDBOOT_PAGE)} unusable: the page is not in the RAM this kernel uses`,
+              `hardboot-page ${hex(HARDBOOT_PAGE)} reset=psci-system-reset status=unavailable: the page is not in the RAM`,
+              'hardboot-refused this kernel cannot hardboot now: the page is not in the RAM this kernel uses',
+              'done',
+            ],
+            forbidden: ['hardboot-load', ...OOPS],
+            timeoutMs: HARDBOOT_TIMEOUT_MS,
+            dtbRandomness: true,
+            reboot: false,
+          }
+        : {
+            // arm64's mem= is an upper limit: below the page it leaves 128 MiB, less than the
+            // lab guest's 140 MB root, so the kernel boots the small second initrd instead.
+            label: '',
+            args: [],
+            append: MEM_BELOW_PAGE[arch],
+            secondInitrd: true,
+            markers: [
+              'second-init',
+              `hardboot-boot page at ${hex(HARDBOOT_PAGE)} unusable: the page is not in the RAM this kernel uses`,
+              'hardboot-status unavailable: the page is not in the RAM this kernel uses',
+            ],
+            forbidden: OOPS,
+            timeoutMs: BOOT_TIMEOUT_MS,
+            dtbRandomness: true,
+            reboot: false,
+          },
+    ],
+  },
+  {
+    name: 'hardboot-stale',
+    script: 'stale',
+    summary: 'records planted before the boot kernel starts (wrong version, no ranges, entry outside its ranges, segments gone): a normal boot and one log line with the reason',
+    needsBundle: false,
+    variants: (arch) => {
+      const start = Number(boards[arch].memMin);
+      const cases: [string, Uint8Array, string][] = [
+        ['version', hardbootRecord({ version: 3, entry: start, ranges: [{ start, size: 0x1000, sum: 0 }] }), 'unknown version (found 0x3, expected 0x2)'],
+        ['no-ranges', hardbootRecord({ version: 2, entry: start, ranges: [] }), 'no ranges (found 0x0, expected 0x1)'],
+        ['entry', hardbootRecord({ version: 2, entry: start + 0x2000, ranges: [{ start, size: 0x1000, sum: 0 }] }), `entry point outside every range (found ${hex(start + 0x2000)}, expected 0x0)`],
+        ['gone', hardbootRecord({ version: 2, entry: start, ranges: [{ start, size: 0x1000, sum: 0xdeadbeef }] }), `segment at ${hex(start)} changed (sum 0x0, expected 0xdeadbeef)`],
+      ];
+      return cases.map(([label, record, reason]) => ({
+        label,
+        args: [],
+        markers: ['init', `hardboot-rejected rejected record at ${hex(HARDBOOT_PAGE)}: ${reason}`, 'stale-booted status=ready', 'done'],
+        forbidden: ['second-init', ...OOPS],
+        timeoutMs: BOOT_TIMEOUT_MS,
+        dtbRandomness: true,
+        reboot: false,
+        qemuArgs: planted(`${arch}-${label}`, record),
+      }));
+    },
+  },
+  {
+    name: 'hardboot-el2',
+    script: 'hardboot',
+    summary: 'QEMU virt with virtualization=on: both kernels entered at EL2 (HYP mode on arm), the reset through SMC; the hardboot works',
+    needsBundle: true,
+    variants: (arch) => [
+      {
+        label: '',
+        // The stored kernel keeps the running tree: its PSCI method (smc at EL2) is the machine's.
+        args: [...boardArgs(arch), 'running-dtb'],
+        markers: ['init', 'hardboot-load', 'hardboot-exec', 'second-init', 'marker=stored'],
+        forbidden: ['done', 'hardboot-rejected', ...OOPS],
+        timeoutMs: HARDBOOT_TIMEOUT_MS,
+        dtbRandomness: true,
+        reboot: true,
+        resets: 1,
+        machine: ['virtualization=on'],
+      },
+    ],
+  },
+  {
+    name: 'hardboot-warm',
+    script: 'hardboot',
+    summary: 'which reset a hardboot uses is in the log and in sysfs: QEMU 7.2 has no PSCI SYSTEM_RESET2, so the fallback, SYSTEM_RESET, does the hardboot',
+    needsBundle: true,
+    variants: (arch) => [
+      {
+        label: '',
+        args: boardArgs(arch),
+        markers: [
+          'init',
+          'hardboot-reset reset by psci-system-reset',
+          `hardboot-page ${hex(HARDBOOT_PAGE)} reset=psci-system-reset status=ready`,
+          'hardboot-load',
+          'hardboot-exec',
+          ...STORED_KERNEL,
+        ],
+        forbidden: ['done', 'hardboot-rejected', 'psci-system-reset2', ...OOPS],
+        timeoutMs: HARDBOOT_TIMEOUT_MS,
+        dtbRandomness: true,
+        reboot: true,
+        resets: 1,
+      },
+    ],
+  },
+  {
     name: 'hardboot-bootimg',
     script: 'hardboot',
     summary: 'hardboot --load-hardboot an Android boot image made by mkbootimg: kernel, ramdisk, DTB and command line from the image',
@@ -316,7 +527,7 @@ export function findScenario(name: string): Scenario | undefined {
 
 /** The kernel command line of the first kernel for one variant. */
 export function guestAppend(scenario: string, v: Variant): string {
-  const words = ['console=ttyAMA0', 'earlycon', 'panic=-1', `hb.scenario=${scenario}`];
+  const words = ['console=ttyAMA0', 'earlycon', 'panic=-1', `hb.scenario=${scenario}`, ...(v.append ?? [])];
   if (v.args.length > 0) words.push(`hb.args=${v.args.join(',')}`);
   return words.join(' ');
 }
@@ -368,13 +579,14 @@ export async function runScenario(
     const qo: QemuOptions = {
       arch,
       kernel: v.kernel ?? kernel.image,
-      initrd: guest.initrd,
+      initrd: v.secondInitrd ? guest.secondInitrd : guest.initrd,
       ...(v.dtb ? { dtb: v.dtb } : {}),
       append: guestAppend(scenario.script ?? scenario.name, v),
       serialLog,
       // In /tmp: a unix socket path must stay under 108 bytes, whatever $HARDBOOT_CACHE is.
       qmpSocket: join(tmpdir(), `hb-qmp-${name}-${process.pid}.sock`),
       dtbRandomness: v.dtbRandomness,
+      ...(v.machine ? { machineOptions: v.machine } : {}),
       reboot: v.reboot,
       ...(v.qemuArgs ? { extraArgs: v.qemuArgs } : {}),
     };

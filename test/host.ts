@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseFdt } from '../src/formats/fdt.js';
-import { memoryFromIomem, parseProcCmdline } from '../src/formats/proc.js';
+import { type HardbootSupport, memoryFromIomem, parseProcCmdline } from '../src/formats/proc.js';
 import type { Arch } from '../src/plan/abi.js';
 import type { Plan } from '../src/plan/plan.js';
 import { type Host, readInputFile, writeSegmentFiles } from '../src/system/host.js';
@@ -17,7 +17,10 @@ export interface FakeHostOptions {
   fdt?: string;
   cmdline?: string;
   pageSize?: number;
+  /** Shorthand for a kernel of the first series: its single sysfs file with this page (flag 0x4). */
   hardbootPage?: number;
+  /** What the kernel says about hardboot (wins over hardbootPage). */
+  hardboot?: HardbootSupport;
   loaded?: boolean;
   /** Contents of /proc and /sys files by path; absent paths do not exist. */
   sys?: Record<string, Uint8Array | string>;
@@ -39,7 +42,7 @@ export function fakeHost(o: FakeHostOptions = {}): FakeHost {
       return parseFdt(new Uint8Array(readFileSync(o.fdt)));
     },
     pageSize: () => o.pageSize ?? 4096,
-    hardbootPage: () => o.hardbootPage,
+    hardboot: () => o.hardboot ?? (o.hardbootPage !== undefined ? { interface: 'file', page: o.hardbootPage, flag: 0x4 } : undefined),
     kexecLoaded: () => o.loaded ?? false,
     entropy: (n) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + 1) & 0xff),
     readFile: readInputFile,

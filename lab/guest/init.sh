@@ -40,7 +40,12 @@ for w in $(cat /proc/cmdline); do
 done
 
 marker "init arch=$(uname -m) kernel=$(uname -r) scenario=$HB_SCENARIO"
-# A boot kernel that refused a hardboot record says so once in its log.
+# A kernel with kexec hardboot says at boot what it made of its page and how it
+# would reset; a boot kernel that refused a hardboot record says so once.
+page=$(dmesg | grep -m 1 'kexec-hardboot: page at')
+[ -n "$page" ] && marker "hardboot-boot ${page#*kexec-hardboot: }"
+reset=$(dmesg | grep -m 1 'kexec-hardboot: reset by')
+[ -n "$reset" ] && marker "hardboot-reset ${reset#*kexec-hardboot: }"
 rejected=$(dmesg | grep -m 1 'kexec-hardboot: rejected')
 [ -n "$rejected" ] && marker "hardboot-rejected ${rejected#*kexec-hardboot: }"
 [ -n "$HB_SCENARIO" ] || fail "no hb.scenario= on the kernel command line"

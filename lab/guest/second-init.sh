@@ -13,6 +13,11 @@ mount -t sysfs sysfs /sys
 cmdline=$(cat /proc/cmdline)
 echo "HB-MARKER: second-init arch=$(uname -m)"
 echo "HB-MARKER: cmdline $cmdline"
+# A kernel with kexec hardboot: what it made of its page (hardboot-mem boots this
+# initrd alone, on arm64, where the RAM mem= leaves is too small for the lab guest).
+page=$(dmesg | grep -m 1 'kexec-hardboot: page at')
+[ -n "$page" ] && echo "HB-MARKER: hardboot-boot ${page#*kexec-hardboot: }"
+[ -r /sys/kernel/kexec_hardboot/status ] && echo "HB-MARKER: hardboot-status $(cat /sys/kernel/kexec_hardboot/status)"
 then=poweroff
 for w in $cmdline; do
 	case "$w" in

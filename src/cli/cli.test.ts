@@ -165,6 +165,23 @@ describe('hardboot -l on a (fake) arm64 machine', () => {
     assert.ok(h.calls[0]!.plan!.segments.every((s) => s.mem >= 0x50000000));
   });
 
+  it('sends the flag bit the kernel advertises in /sys/kernel/kexec_hardboot/flag, never an assumed 0x4', async () => {
+    const hardboot = { interface: 'directory' as const, page: 0x7fff0000, flag: 0x40, recordVersion: 2, reset: 'psci-system-reset', ready: true, takeover: true };
+    const h = fakeHost({ arch: 'arm64', iomem, fdt: virt64, hardboot });
+    const r = await run(['--load-hardboot', image, '--mem-min=0x50000000'], h);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(h.calls[0]!.plan!.flags, 0xb70040);
+  });
+
+  it('refuses, before any kexec_load, a hardboot the kernel says it cannot do now', async () => {
+    const why = 'the page is not in the RAM this kernel uses (a mem= limit, or not RAM)';
+    const h = fakeHost({ arch: 'arm64', iomem, fdt: virt64, hardboot: { interface: 'directory', page: 0x7fff0000, flag: 0x4, ready: false, reason: why } });
+    const r = await run(['--load-hardboot', image, '--mem-min=0x50000000'], h);
+    assert.equal(r.code, 5);
+    assert.equal(r.err, `hardboot: this kernel cannot hardboot now: ${why} (/sys/kernel/kexec_hardboot/status; run: hardboot doctor)\n`);
+    assert.deepEqual(h.calls, []);
+  });
+
   it('runs -e only when an image is loaded, and -u', async () => {
     const idle = host();
     const r = await run(['-e'], idle);

@@ -6,6 +6,7 @@
 import { FormatError, PlanError, SystemError, UsageError, hex, withFile } from '../errors.js';
 import type { Fdt } from '../formats/fdt.js';
 import { memoryFromFdt } from '../formats/fdt-memory.js';
+import type { HardbootSupport } from '../formats/proc.js';
 import { configText, kernelIkconfig, parseKernelConfig } from '../formats/ikconfig.js';
 import type { KernelImage } from '../formats/kernel.js';
 import { type DoctorInputs, type Finding, doctor as runDoctor } from '../plan/doctor.js';
@@ -50,19 +51,25 @@ export async function load(o: Options, host: Host): Promise<LoadResult> {
   const pageSize = o.pageSize ?? (native ? host.pageSize() : 0x1000);
 
   let hardbootPage = o.hardbootPage;
+  let hardbootFlag: number | undefined;
   if (o.action === 'load-hardboot' && !o.dryRun) {
-    const reported = host.hardbootPage();
-    if (reported === undefined) {
+    const hb = host.hardboot();
+    if (hb === undefined) {
       throw new SystemError(
         'this kernel cannot hardboot: /sys/kernel/kexec_hardboot is missing (build it with CONFIG_KEXEC_HARDBOOT=y; run: hardboot doctor)',
       );
     }
-    if (hardbootPage !== undefined && hardbootPage !== reported) {
-      throw new UsageError(`--hardboot-page=${hex(hardbootPage)} differs from the running kernel's page ${hex(reported)}`);
+    if (hb.ready === false) {
+      throw new SystemError(`this kernel cannot hardboot now: ${hb.reason ?? 'no reason given'} (/sys/kernel/kexec_hardboot/status; run: hardboot doctor)`);
     }
-    hardbootPage = reported;
+    if (hardbootPage !== undefined && hardbootPage !== hb.page) {
+      throw new UsageError(`--hardboot-page=${hex(hardbootPage)} differs from the running kernel's page ${hex(hb.page)}`);
+    }
+    hardbootPage = hb.page;
+    // The bit the running kernel says it takes: never assumed (mainline reuses 0x4).
+    hardbootFlag = hb.flag;
   } else if (hardbootPage === undefined && native) {
-    hardbootPage = host.hardbootPage();
+    hardbootPage = host.hardboot()?.page;
   }
 
   const p = plan({
@@ -76,6 +83,7 @@ export async function load(o: Options, host: Host): Promise<LoadResult> {
       ...(o.memMax !== undefined ? { memMax: o.memMax } : {}),
       hardboot: o.action === 'load-hardboot',
       ...(hardbootPage !== undefined ? { hardbootPage } : {}),
+      ...(hardbootFlag !== undefined ? { hardbootFlag } : {}),
       avoid: o.avoid.map((r) => ({ ...r, name: '--avoid' })),
       pageSize,
       entropy: host.entropy(ENTROPY_BYTES),
@@ -146,7 +154,6 @@ export function inspect(o: Options, host: Host): Inspection[] {
 /** The files `hardboot doctor` reads on the running system. */
 export const DOCTOR_FILES = {
   configGz: '/proc/config.gz',
-  hardboot: '/sys/kernel/kexec_hardboot',
   kexecLoaded: '/sys/kernel/kexec_loaded',
   fdt: '/sys/firmware/fdt',
   status: '/proc/self/status',
@@ -180,7 +187,7 @@ export function doctor(o: Options, host: Host): { findings: Finding[]; inputs: O
       live: true,
       ...(gz ? { config: withFile(DOCTOR_FILES.configGz, () => parseKernelConfig(configText(gz))), configSource: DOCTOR_FILES.configGz } : {}),
       ...(arch ? { arch } : {}),
-      ...opt('hardbootSysfs', text(DOCTOR_FILES.hardboot)),
+      ...liveHardboot(host),
       ...opt('kexecLoaded', text(DOCTOR_FILES.kexecLoaded)),
       firmwareFdt: host.sysFile(DOCTOR_FILES.fdt) !== undefined,
       ...opt('procStatus', text(DOCTOR_FILES.status)),
@@ -190,6 +197,17 @@ export function doctor(o: Options, host: Host): { findings: Finding[]; inputs: O
   }
   const { config: _config, ...shown } = inputs;
   return { findings: runDoctor(inputs), inputs: shown };
+}
+
+/** The running kernel's hardboot facts for the doctor: what it says, or why it could not be read. */
+function liveHardboot(host: Host): { hardboot?: HardbootSupport; hardbootError?: string } {
+  try {
+    const hb = host.hardboot();
+    return hb ? { hardboot: hb } : {};
+  } catch (e) {
+    if (e instanceof FormatError || e instanceof SystemError) return { hardbootError: e.message };
+    throw e;
+  }
 }
 
 function opt<K extends string>(key: K, v: string | undefined): { [k in K]?: string } {

@@ -172,12 +172,12 @@ describe('hardboot doctor', () => {
     assert.match(f.fix, /^CONFIG_KEXEC_HARDBOOT=y/);
   });
 
-  it('reports a running patched kernel ready, from /proc/config.gz and sysfs', async () => {
+  it('reports a running patched kernel ready, from /proc/config.gz and sysfs, with the kernel\'s hardboot facts', async () => {
     const h = fakeHost({
       arch: 'arm64',
+      hardboot: { interface: 'directory', page: 0x47fff000, flag: 0x4, recordVersion: 2, reset: 'psci-system-reset', ready: true, takeover: true, check: 'full' },
       sys: {
         '/proc/config.gz': gzipSync(good),
-        '/sys/kernel/kexec_hardboot': '0x47fff000\n',
         '/sys/kernel/kexec_loaded': '0\n',
         '/sys/firmware/fdt': readFileSync(virt64),
         '/proc/self/status': 'Name:\tnode\nUid:\t0\t0\t0\t0\nCapEff:\t000001ffffffffff\n',
@@ -187,6 +187,10 @@ describe('hardboot doctor', () => {
     const r = await run(['doctor'], h);
     assert.equal(r.code, 0, r.out + r.err);
     assert.match(r.out, /ready for kexec-hardboot/);
+    assert.match(r.out, /^\[ok {3}\] hardboot-sysfs +\/sys\/kernel\/kexec_hardboot: page 0x47fff000, flag 0x4, record version 2$/m);
+    assert.match(r.out, /^\[ok {3}\] hardboot-status +the kernel can hardboot now \(status: ready\)$/m);
+    assert.match(r.out, /^\[ok {3}\] hardboot-reset +reset by psci-system-reset$/m);
+    assert.match(r.out, /^\[ok {3}\] hardboot-takeover +this kernel takes hardboot records over at boot$/m);
   });
 
   it('says a kernel without the patch is not ready', async () => {

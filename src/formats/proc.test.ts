@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { FormatError } from '../errors.js';
 import { fixture } from '../../test/support.js';
-import { memoryFromIomem, parseIomem, parseKernelPageSize, parseProcCmdline } from './proc.js';
+import { hardbootFromFile, memoryFromIomem, parseHardbootDirectory, parseIomem, parseKernelPageSize, parseProcCmdline } from './proc.js';
 
 const text = (name: string) => readFileSync(fixture('proc', name), 'utf8');
 
@@ -87,5 +87,44 @@ describe('/proc/self/smaps', () => {
     assert.equal(parseKernelPageSize('7f00-7f01 r--p 0 0:0 0\nKernelPageSize:       64 kB\n'), 65536);
     assert.throws(() => parseKernelPageSize('Size: 4 kB\n'), { message: "</proc/self/smaps>: /proc/self/smaps at offset 0x0: expected a 'KernelPageSize: N kB' line, found none" });
     assert.throws(() => parseKernelPageSize('KernelPageSize: 3 kB\n'), { message: /expected a power-of-two page size ≥ 4 kB, found 3 kB/ });
+  });
+});
+
+describe('/sys/kernel/kexec_hardboot', () => {
+  // The files as the kernel series' second version writes them (kernel/kexec_hardboot.c).
+  const v2 = { page: '0x47fff000\n', flag: '0x4\n', record_version: '2\n', reset: 'psci-system-reset\n', status: 'ready\n', takeover: '1\n', check: 'full\n' };
+
+  it('reads the directory: every fact, and the reason when the kernel cannot hardboot now', () => {
+    assert.deepEqual(parseHardbootDirectory(v2, '/sys/kernel/kexec_hardboot'), {
+      interface: 'directory',
+      page: 0x47fff000,
+      flag: 0x4,
+      recordVersion: 2,
+      reset: 'psci-system-reset',
+      ready: true,
+      takeover: true,
+      check: 'full',
+    });
+    const why = 'the page is not in the RAM this kernel uses (a mem= limit, or not RAM)';
+    const off = parseHardbootDirectory({ ...v2, status: `unavailable: ${why}\n`, takeover: '0\n' }, '/s');
+    assert.deepEqual([off.ready, off.reason, off.takeover], [false, why, false]);
+    // Only page and flag are required; a port to a newer kernel may advertise another bit.
+    assert.deepEqual(parseHardbootDirectory({ page: '0x80000000', flag: '0x40' }, '/s'), { interface: 'directory', page: 0x80000000, flag: 0x40 });
+  });
+
+  it('refuses what it cannot trust, naming the file', () => {
+    const bad = (files: Record<string, string>, message: string) => assert.throws(() => parseHardbootDirectory(files, '/sys/kernel/kexec_hardboot'), { message });
+    bad({ flag: '0x4' }, '/sys/kernel/kexec_hardboot/page: sysfs at offset 0x0: expected a hex address such as 0x47fff000, found no such file');
+    bad({ ...v2, page: '0x47fff800\n' }, '/sys/kernel/kexec_hardboot/page: sysfs at offset 0x0: expected a 4 KiB-aligned address, found "0x47fff800"');
+    for (const flag of ['0x1', '0x2', '0x6', '0x10000', '0', 'four']) {
+      assert.throws(() => parseHardbootDirectory({ ...v2, flag }, '/s'), { message: /\/s\/flag: sysfs at offset 0x0: expected (one kexec_load\(\) flag bit between 0x4 and 0x8000|a hex flag such as 0x4)/ }, flag);
+    }
+    bad({ ...v2, status: 'maybe\n' }, '/sys/kernel/kexec_hardboot/status: sysfs at offset 0x0: expected "ready" or "unavailable: <reason>", found "maybe"');
+    bad({ ...v2, takeover: 'yes' }, '/sys/kernel/kexec_hardboot/takeover: sysfs at offset 0x0: expected 0 or 1, found "yes"');
+  });
+
+  it('reads the first series\' single file as flag 0x4', () => {
+    assert.deepEqual(hardbootFromFile('0x47fff000\n', '/sys/kernel/kexec_hardboot'), { interface: 'file', page: 0x47fff000, flag: 0x4 });
+    assert.throws(() => hardbootFromFile('page 1', '/x'), { message: '/x: sysfs at offset 0x0: expected a hex address such as 0x47fff000, found "page 1"' });
   });
 });

@@ -98,11 +98,91 @@ export function parseKernelPageSize(smaps: string): number {
 }
 
 /**
- * /sys/kernel/kexec_hardboot (kernel/patches/linux-6.1): the hardboot page's
- * physical address as `0x…` and a newline. Anything else is not our kernel's
- * file: undefined.
+ * /sys/kernel/kexec_hardboot as the first version of the kernel series made
+ * it: one file, the hardboot page's physical address as `0x…` and a newline.
+ * Anything else is not our kernel's file: undefined.
  */
 export function parseHardbootSysfs(text: string): number | undefined {
   const m = /^\s*0x([0-9a-f]+)\s*$/i.exec(text);
   return m ? parseInt(m[1]!, 16) : undefined;
+}
+
+/** What a kernel with kexec hardboot says about it in /sys/kernel/kexec_hardboot. */
+export interface HardbootSupport {
+  /** 'directory': /sys/kernel/kexec_hardboot/ (series v2); 'file': the first series' single file. */
+  interface: 'directory' | 'file';
+  /** The hardboot page's physical address. */
+  page: number;
+  /** The kexec_load() flag bit that asks for a hardboot (0x4 on the 6.1 series; the file form implies it). */
+  flag: number;
+  /** The record version the kernel writes and takes over. */
+  recordVersion?: number;
+  /** 'psci-system-reset2-warm', 'psci-system-reset' or 'none'. */
+  reset?: string;
+  /** Whether a hardboot is possible now, and if not why (the kernel's words). */
+  ready?: boolean;
+  reason?: string;
+  /** Whether this kernel's boot code takes records over (CONFIG_KEXEC_HARDBOOT_TAKEOVER). */
+  takeover?: boolean;
+  /** What the boot code checks of each segment: 'full' or 'edges'. */
+  check?: string;
+}
+
+/** The flag the 6.1 series and MultiROM use. */
+export const HARDBOOT_FLAG_6_1 = 0x4;
+
+/**
+ * /sys/kernel/kexec_hardboot/ as the kernel series (v2) makes it: `files` maps
+ * each file's name to its text (a missing optional file is simply absent).
+ * `page` and `flag` are required; the flag must be one bit of the low 16 other
+ * than KEXEC_ON_CRASH (0x1) and KEXEC_PRESERVE_CONTEXT (0x2), since those are
+ * the bits kexec_load() takes. `dir` names the directory in errors.
+ */
+export function parseHardbootDirectory(files: Readonly<Record<string, string>>, dir: string): HardbootSupport {
+  const bad = (name: string, expected: string): never => {
+    const text = files[name];
+    throw new FormatError('sysfs', 0, expected, text === undefined ? 'no such file' : JSON.stringify(text.trim()), `${dir}/${name}`);
+  };
+  const hexOf = (name: string): number | undefined => {
+    const m = /^\s*0x([0-9a-f]{1,13})\s*$/i.exec(files[name] ?? '');
+    return m ? parseInt(m[1]!, 16) : undefined;
+  };
+  const page = hexOf('page') ?? bad('page', 'a hex address such as 0x47fff000');
+  if (page % 0x1000 !== 0) bad('page', 'a 4 KiB-aligned address');
+  const flag = hexOf('flag') ?? bad('flag', 'a hex flag such as 0x4');
+  if (flag === 0 || flag > 0xffff || (flag & (flag - 1)) !== 0 || flag <= 0x2) {
+    bad('flag', 'one kexec_load() flag bit between 0x4 and 0x8000');
+  }
+  const out: HardbootSupport = { interface: 'directory', page, flag };
+  const text = (name: string) => files[name]?.trim();
+  const version = text('record_version');
+  if (version !== undefined) {
+    if (!/^\d+$/.test(version)) bad('record_version', 'a decimal version');
+    out.recordVersion = Number(version);
+  }
+  const reset = text('reset');
+  if (reset !== undefined) out.reset = reset;
+  const status = text('status');
+  if (status !== undefined) {
+    if (status === 'ready') out.ready = true;
+    else if (status.startsWith('unavailable: ')) {
+      out.ready = false;
+      out.reason = status.slice('unavailable: '.length);
+    } else bad('status', '"ready" or "unavailable: <reason>"');
+  }
+  const takeover = text('takeover');
+  if (takeover !== undefined) {
+    if (takeover !== '0' && takeover !== '1') bad('takeover', '0 or 1');
+    out.takeover = takeover === '1';
+  }
+  const check = text('check');
+  if (check !== undefined) out.check = check;
+  return out;
+}
+
+/** The first series' single file, as the same record (its flag was always 0x4). */
+export function hardbootFromFile(text: string, path: string): HardbootSupport {
+  const page = parseHardbootSysfs(text);
+  if (page === undefined) throw new FormatError('sysfs', 0, 'a hex address such as 0x47fff000', JSON.stringify(text.trim()), path);
+  return { interface: 'file', page, flag: HARDBOOT_FLAG_6_1 };
 }

@@ -75,19 +75,21 @@ describe('doctor: kernel configurations', () => {
 });
 
 describe('doctor: the running system', () => {
-  const ok = { live: true, config: patched, configSource: '/proc/config.gz', procStatus: status(0, '000001ffffffffff'), kexecLoadDisabled: '0\n', lockdown: '[none] integrity confidentiality\n', hardbootSysfs: '0x5f000000\n', firmwareFdt: true, kexecLoaded: '0\n' };
+  const ok = { live: true, config: patched, configSource: '/proc/config.gz', procStatus: status(0, '000001ffffffffff'), kexecLoadDisabled: '0\n', lockdown: '[none] integrity confidentiality\n', hardboot: { interface: 'directory' as const, page: 0x5f000000, flag: 0x4, recordVersion: 2, reset: 'psci-system-reset', ready: true, takeover: true, check: 'full' }, firmwareFdt: true, kexecLoaded: '0\n' };
 
   it('a ready system', () => {
     const f = doctor(ok);
     assert.deepEqual(problems(f), []);
     const m = byId(f);
     assert.equal(m.get('cap-sys-boot')!.what, 'CAP_SYS_BOOT is in the effective set (root)');
-    assert.equal(m.get('hardboot-sysfs')!.what, '/sys/kernel/kexec_hardboot: page 0x5f000000');
+    assert.equal(m.get('hardboot-sysfs')!.what, '/sys/kernel/kexec_hardboot: page 0x5f000000, flag 0x4, record version 2');
+    assert.equal(m.get('hardboot-reset')!.what, 'reset by psci-system-reset');
+    assert.match(m.get('hardboot-reset')!.why, /a cold reset/);
     assert.ok(ready(f));
   });
 
   it('each live problem, with its fix', () => {
-    const f = doctor({ ...ok, procStatus: status(1000, '0000000000000000'), kexecLoadDisabled: '1', lockdown: 'none [integrity] confidentiality', hardbootSysfs: undefined, firmwareFdt: false, kexecLoaded: '1' });
+    const f = doctor({ ...ok, procStatus: status(1000, '0000000000000000'), kexecLoadDisabled: '1', lockdown: 'none [integrity] confidentiality', hardboot: undefined, firmwareFdt: false, kexecLoaded: '1' });
     assert.deepEqual(problems(f), ['error cap-sys-boot', 'error kexec-load-disabled', 'error lockdown', 'error hardboot-sysfs', 'warning firmware-fdt']);
     const m = byId(f);
     assert.equal(m.get('cap-sys-boot')!.what, 'CAP_SYS_BOOT (bit 22) is not in CapEff 0x0, euid 1000');

@@ -18,7 +18,7 @@
  */
 import { hex } from '../errors.js';
 import { configEnabled, configNumber, configValue, type KernelConfig } from '../formats/ikconfig.js';
-import { parseHardbootSysfs } from '../formats/proc.js';
+import type { HardbootSupport } from '../formats/proc.js';
 
 export const CAP_SYS_BOOT = 22;
 
@@ -46,8 +46,10 @@ export interface DoctorInputs {
    * kernel to be booted (`--config`, `--kernel`): live checks are skipped for the latter.
    */
   live: boolean;
-  /** /sys/kernel/kexec_hardboot, or undefined when absent. */
-  hardbootSysfs?: string;
+  /** What /sys/kernel/kexec_hardboot says, or undefined when absent. */
+  hardboot?: HardbootSupport;
+  /** Why /sys/kernel/kexec_hardboot could not be read, when it is there but unreadable. */
+  hardbootError?: string;
   /** /sys/kernel/kexec_loaded. */
   kexecLoaded?: string;
   /** Whether /sys/firmware/fdt exists. */
@@ -144,6 +146,16 @@ function checkConfig(c: KernelConfig, arch: 'arm' | 'arm64' | undefined, out: Fi
         'CONFIG_KEXEC_HARDBOOT_PAGE=0x… (a 4 KiB-aligned physical address your bootloader leaves alone)',
       ),
     );
+    // The series' second version splits the boot side off; the first had no such option.
+    if (configValue(c, 'KEXEC_HARDBOOT_TAKEOVER') !== undefined) {
+      need(
+        'kexec-hardboot-takeover',
+        'KEXEC_HARDBOOT_TAKEOVER',
+        'the boot side: without it this kernel, started by the boot loader after a hardboot reset, boots normally and never enters the stored kernel',
+        'warning',
+        'CONFIG_KEXEC_HARDBOOT_TAKEOVER=y on the kernel the boot loader starts (impossible with forced lockdown)',
+      );
+    }
   }
   need('proc-fs', 'PROC_FS', 'hardboot reads /proc/iomem (free RAM) and /proc/cmdline (the running command line)');
   need('of', 'OF', 'the running device tree (/sys/firmware/fdt) gives the memory map and the board ids a DTB is chosen by');
@@ -250,18 +262,63 @@ function checkLive(i: DoctorInputs, out: Finding[]): void {
       ),
     );
   }
-  if (i.hardbootSysfs !== undefined) {
-    const page = parseHardbootSysfs(i.hardbootSysfs);
+  const hb = i.hardboot;
+  if (hb !== undefined) {
+    const facts = [`page ${hex(hb.page)}`, `flag ${hex(hb.flag)}`];
+    if (hb.recordVersion !== undefined) facts.push(`record version ${hb.recordVersion}`);
     out.push(
       finding(
         'hardboot-sysfs',
-        page !== undefined,
+        true,
         'error',
-        page !== undefined ? `/sys/kernel/kexec_hardboot: page ${hex(page)}` : `/sys/kernel/kexec_hardboot reads ${JSON.stringify(i.hardbootSysfs.trim())}`,
-        'the kernel says it accepts the hardboot flag and where its page is',
-        'CONFIG_KEXEC_HARDBOOT=y with CONFIG_KEXEC_HARDBOOT_PAGE set',
+        `/sys/kernel/kexec_hardboot: ${facts.join(', ')}${hb.interface === 'file' ? ' (the first series: a single file)' : ''}`,
+        'the kernel says it accepts the hardboot flag, which bit it is, and where its page is',
+        '',
       ),
     );
+    if (hb.ready !== undefined) {
+      out.push(
+        finding(
+          'hardboot-status',
+          hb.ready,
+          'error',
+          hb.ready ? 'the kernel can hardboot now (status: ready)' : `the kernel cannot hardboot now: ${hb.reason ?? 'no reason given'}`,
+          'the page must be RAM the kernel uses and that nothing else owns; kexec_load refuses hardboot images otherwise',
+          'choose a CONFIG_KEXEC_HARDBOOT_PAGE inside the RAM this kernel uses (no mem= below it) and outside what the boot loader and the kernel reserve, or protect it with a /reserved-memory node marked no-map',
+        ),
+      );
+    }
+    if (hb.reset !== undefined) {
+      const warm = hb.reset === 'psci-system-reset2-warm';
+      out.push(
+        finding(
+          'hardboot-reset',
+          hb.reset !== 'none',
+          hb.reset === 'none' ? 'error' : 'info',
+          `reset by ${hb.reset}`,
+          warm
+            ? 'a warm reset (PSCI SYSTEM_RESET2): the firmware is asked to keep memory'
+            : hb.reset === 'none'
+              ? 'without PSCI 0.2+ the kernel has no way to reset into the stored kernel'
+              : 'a cold reset (PSCI SYSTEM_RESET): PSCI promises nothing about memory; the board must keep it (the boot check falls back to a normal boot if not)',
+          hb.reset === 'none' ? 'boot with PSCI firmware, or add the board\'s reset to the kernel series (its Documentation says how)' : '',
+        ),
+      );
+    }
+    if (hb.takeover !== undefined) {
+      out.push(
+        finding(
+          'hardboot-takeover',
+          hb.takeover,
+          'warning',
+          hb.takeover ? 'this kernel takes hardboot records over at boot' : 'this kernel does not take hardboot records over (CONFIG_KEXEC_HARDBOOT_TAKEOVER is off)',
+          'the kernel the boot loader starts after the reset must take the record over, or the stored kernel never runs',
+          hb.takeover ? '' : 'boot a kernel built with CONFIG_KEXEC_HARDBOOT_TAKEOVER=y after the reset',
+        ),
+      );
+    }
+  } else if (i.hardbootError !== undefined) {
+    out.push(finding('hardboot-sysfs', false, 'error', i.hardbootError, 'the kernel\'s hardboot interface is there but not in a form hardboot reads', 'a kernel built from kernel/patches/linux-6.1'));
   } else {
     out.push(
       finding(
@@ -269,7 +326,7 @@ function checkLive(i: DoctorInputs, out: Finding[]): void {
         false,
         'error',
         '/sys/kernel/kexec_hardboot is absent: the running kernel cannot hardboot',
-        'hardboot never sends the 0x4 flag to a kernel that has not said it supports it: later mainline kernels give that bit another meaning (KEXEC_UPDATE_ELFCOREHDR)',
+        'hardboot never sends the hardboot flag to a kernel that has not said it supports it: later mainline kernels give bit 0x4 another meaning (KEXEC_UPDATE_ELFCOREHDR)',
         'CONFIG_KEXEC_HARDBOOT=y (kernel/patches/linux-6.1), then boot that kernel',
       ),
     );

@@ -65,6 +65,8 @@ export interface PlanOptions {
   readonly hardboot?: boolean;
   /** Physical address of the hardboot page, avoided by every segment. */
   readonly hardbootPage?: number;
+  /** The kexec_load() flag bit for a hardboot, as the running kernel advertises it (default KEXEC_HARDBOOT, 0x4). */
+  readonly hardbootFlag?: number;
   /** Regions no segment may touch (user's --avoid, lab blobs). */
   readonly avoid?: readonly NamedRange[];
   /** The running kernel's page size: segments are aligned to it (kexec_load requires it). */
@@ -270,7 +272,7 @@ export function plan(input: PlanInput): Plan {
 
   return {
     arch,
-    flags: KEXEC_ARCH[arch] | (o.hardboot ? KEXEC_HARDBOOT : 0),
+    flags: KEXEC_ARCH[arch] | (o.hardboot ? (o.hardbootFlag ?? KEXEC_HARDBOOT) : 0),
     entry,
     segments,
     commandLine: prepared.commandLine,

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { readInputFile, readSysFile, urandom } from './host.js';
+import { readHardbootSupport, readInputFile, readSysFile, urandom } from './host.js';
 
 describe('the real host', () => {
   it('reads entropy from the kernel', () => {
@@ -18,5 +21,23 @@ describe('the real host', () => {
 
   it('names the file and the reason when an input cannot be read', () => {
     assert.throws(() => readInputFile('/nonexistent/zImage', 'kernel'), { name: 'SystemError', message: '/nonexistent/zImage: cannot read the kernel: ENOENT' });
+  });
+
+  it('reads /sys/kernel/kexec_hardboot as a directory (series v2) or a single file (v1), and its absence', () => {
+    const root = mkdtempSync(join(tmpdir(), 'hb-sysfs-'));
+    try {
+      const dir = join(root, 'kexec_hardboot');
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'page'), '0x47fff000\n');
+      writeFileSync(join(dir, 'flag'), '0x4\n');
+      writeFileSync(join(dir, 'status'), 'unavailable: the page overlaps memory reserved at boot\n');
+      assert.deepEqual(readHardbootSupport(dir), { interface: 'directory', page: 0x47fff000, flag: 4, ready: false, reason: 'the page overlaps memory reserved at boot' });
+      const file = join(root, 'kexec_hardboot_v1');
+      writeFileSync(file, '0x5f000000\n');
+      assert.deepEqual(readHardbootSupport(file), { interface: 'file', page: 0x5f000000, flag: 4 });
+      assert.equal(readHardbootSupport(join(root, 'absent')), undefined);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -7,7 +7,6 @@
 import {
   type Stats,
   closeSync,
-  existsSync,
   constants as fsConstants,
   fstatSync,
   mkdirSync,
@@ -26,7 +25,7 @@ import type { MemoryMap } from '../plan/memory.js';
 import type { Plan } from '../plan/plan.js';
 import * as kexec from './kexec.js';
 import * as live from './live.js';
-import { parseHardbootSysfs } from '../formats/proc.js';
+import { type HardbootSupport, hardbootFromFile, parseHardbootDirectory } from '../formats/proc.js';
 
 export interface Host {
   /** The running machine's architecture, if it is one hardboot can load for. */
@@ -35,8 +34,8 @@ export interface Host {
   cmdline(): string;
   fdt(): Fdt;
   pageSize(): number;
-  /** The page the running kernel writes hardboot records to; undefined without hardboot support. */
-  hardbootPage(): number | undefined;
+  /** What the running kernel says about hardboot (page, flag, state); undefined without hardboot support. */
+  hardboot(): HardbootSupport | undefined;
   kexecLoaded(): boolean;
   entropy(bytes: number): Uint8Array;
   readFile(path: string, what: string): Uint8Array;
@@ -177,8 +176,34 @@ export function makeOutputDirectory(dir: string): void {
   }
 }
 
-/** /sys/kernel/kexec_hardboot: the page address in hex, present only on kernels with CONFIG_KEXEC_HARDBOOT. */
+/**
+ * /sys/kernel/kexec_hardboot, present only on kernels with CONFIG_KEXEC_HARDBOOT:
+ * a directory (page, flag, record_version, reset, status, takeover, check) from
+ * the series' second version on, a single file holding the page before it.
+ */
 export const HARDBOOT_SYSFS = '/sys/kernel/kexec_hardboot';
+const HARDBOOT_FILES = ['page', 'flag', 'record_version', 'reset', 'status', 'takeover', 'check'] as const;
+
+/** Reads HARDBOOT_SYSFS in either form; undefined when the kernel has no hardboot. */
+export function readHardbootSupport(root: string = HARDBOOT_SYSFS): HardbootSupport | undefined {
+  let st: Stats;
+  try {
+    st = statSync(root);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new SystemError(`${root}: cannot read: ${(e as NodeJS.ErrnoException).code}`);
+  }
+  if (!st.isDirectory()) {
+    const text = readSysFile(root);
+    return text === undefined ? undefined : hardbootFromFile(new TextDecoder().decode(text), root);
+  }
+  const files: Record<string, string> = {};
+  for (const name of HARDBOOT_FILES) {
+    const b = readSysFile(join(root, name));
+    if (b !== undefined) files[name] = new TextDecoder().decode(b);
+  }
+  return parseHardbootDirectory(files, root);
+}
 
 export const realHost: Host = {
   arch: live.liveArch,
@@ -186,13 +211,7 @@ export const realHost: Host = {
   cmdline: live.liveCmdline,
   fdt: live.liveFdt,
   pageSize: live.livePageSize,
-  hardbootPage() {
-    if (!existsSync(HARDBOOT_SYSFS)) return undefined;
-    const text = readFileSync(HARDBOOT_SYSFS, 'utf8');
-    const page = parseHardbootSysfs(text);
-    if (page === undefined) throw new SystemError(`${HARDBOOT_SYSFS}: expected a hex address, found ${JSON.stringify(text.trim())}`);
-    return page;
-  },
+  hardboot: () => readHardbootSupport(),
   kexecLoaded: live.kexecLoaded,
   entropy: urandom,
   readFile: readInputFile,

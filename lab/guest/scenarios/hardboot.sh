@@ -11,6 +11,10 @@
 #                             command line all from the image) (hardboot-bootimg)
 #   dtimg                     --dtb=/boot/dt.img, a QCDT table: the entry for the running
 #                             board's qcom,msm-id is chosen (hardboot-dtimg)
+#   running-dtb               the stored kernel gets the running tree, not /boot/stored.dtb
+#                             (hardboot-el2: the PSCI conduit must be the machine's, smc)
+#   expect-refused            the kernel cannot hardboot (hardboot-mem): --load-hardboot
+#                             must exit 5 with the kernel's reason, and load nothing
 [ -x /usr/bin/hardboot ] || fail "no /usr/bin/hardboot in the guest (dist/hardboot.mjs was not built)"
 [ -r /sys/kernel/kexec_hardboot ] || fail "no /sys/kernel/kexec_hardboot: the lab kernel was built without CONFIG_KEXEC_HARDBOOT"
 memmin=
@@ -18,6 +22,8 @@ memmax=
 then=
 unload=
 source=
+refused=
+dtb=--dtb=/boot/stored.dtb
 for a in $HB_ARGS; do
 	case "$a" in
 	memmin=*) memmin=${a#memmin=} ;;
@@ -26,10 +32,22 @@ for a in $HB_ARGS; do
 	unload) unload=1 ;;
 	bootimg) source=bootimg ;;
 	dtimg) source=dtimg ;;
+	expect-refused) refused=1 ;;
+	running-dtb) dtb= ;;
 	esac
 done
 [ -n "$memmin" ] && [ -n "$memmax" ] || fail "hardboot scenario without memmin= and memmax="
-marker "hardboot-page $(cat /sys/kernel/kexec_hardboot)"
+marker "hardboot-page $(cat /sys/kernel/kexec_hardboot/page) reset=$(cat /sys/kernel/kexec_hardboot/reset) status=$(cat /sys/kernel/kexec_hardboot/status)"
+
+if [ -n "$refused" ]; then
+	err=$(hardboot --load-hardboot "$HB_KERNEL" --initrd="$HB_INITRD" --dtb=/boot/stored.dtb \
+		--mem-min="$memmin" --mem-max="$memmax" 2>&1 >/dev/null)
+	rc=$?
+	[ "$rc" = 5 ] || fail "hardboot --load-hardboot exited $rc, expected 5: $err"
+	[ "$(cat /sys/kernel/kexec_loaded)" = 0 ] || fail "something was loaded"
+	marker "hardboot-refused ${err#hardboot: }"
+	return 0
+fi
 
 append="console=ttyAMA0 panic=-1 hb.marker=stored"
 [ -n "$then" ] && append="$append hb.then=$then"
@@ -40,7 +58,7 @@ dtimg)
 	hardboot --load-hardboot "$HB_KERNEL" --initrd="$HB_INITRD" --dtb=/boot/dt.img \
 		--mem-min="$memmin" --mem-max="$memmax" --append="console=ttyAMA0 panic=-1 hb.marker=dtimg" ;;
 *)
-	hardboot --load-hardboot "$HB_KERNEL" --initrd="$HB_INITRD" --dtb=/boot/stored.dtb \
+	hardboot --load-hardboot "$HB_KERNEL" --initrd="$HB_INITRD" $dtb \
 		--mem-min="$memmin" --mem-max="$memmax" --append="$append" ;;
 esac || fail "hardboot --load-hardboot exited $?"
 marker "hardboot-load loaded=$(cat /sys/kernel/kexec_loaded)"
