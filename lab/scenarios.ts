@@ -219,6 +219,17 @@ export const SCENARIOS: readonly Scenario[] = [
         reboot: true,
         resets: 1,
       },
+      {
+        // The cheaper boot check: only each segment's first and last 4 KiB are summed.
+        label: 'edges',
+        args: [...boardArgs(arch), 'edges'],
+        markers: ['init', 'hardboot-check edges', 'hardboot-page', 'hardboot-load', 'hardboot-exec', ...STORED_KERNEL],
+        forbidden: ['done', 'hardboot-rejected'],
+        timeoutMs: HARDBOOT_TIMEOUT_MS,
+        dtbRandomness: true,
+        reboot: true,
+        resets: 1,
+      },
     ],
   },
   {

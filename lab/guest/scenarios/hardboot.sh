@@ -11,6 +11,8 @@
 #                             command line all from the image) (hardboot-bootimg)
 #   dtimg                     --dtb=/boot/dt.img, a QCDT table: the entry for the running
 #                             board's qcom,msm-id is chosen (hardboot-dtimg)
+#   edges                     the boot code checks only each segment's first and last
+#                             4 KiB (echo edges > /sys/kernel/kexec_hardboot/check)
 #   running-dtb               the stored kernel gets the running tree, not /boot/stored.dtb
 #                             (hardboot-el2: the PSCI conduit must be the machine's, smc)
 #   expect-refused            the kernel cannot hardboot (hardboot-mem): --load-hardboot
@@ -34,6 +36,8 @@ for a in $HB_ARGS; do
 	dtimg) source=dtimg ;;
 	expect-refused) refused=1 ;;
 	running-dtb) dtb= ;;
+	edges) echo edges > /sys/kernel/kexec_hardboot/check || fail "cannot set check=edges"
+		marker "hardboot-check $(cat /sys/kernel/kexec_hardboot/check)" ;;
 	esac
 done
 [ -n "$memmin" ] && [ -n "$memmax" ] || fail "hardboot scenario without memmin= and memmax="
