@@ -27,7 +27,7 @@ export interface FakeHostOptions {
 }
 
 export interface FakeHost extends Host {
-  calls: { call: 'load' | 'unload' | 'exec'; plan?: Plan; arch?: Arch }[];
+  calls: { call: 'load' | 'unload' | 'exec'; plan?: Plan; arch?: Arch; sync?: boolean }[];
 }
 
 export function fakeHost(o: FakeHostOptions = {}): FakeHost {
@@ -58,8 +58,8 @@ export function fakeHost(o: FakeHostOptions = {}): FakeHost {
       unload: async (arch) => {
         calls.push({ call: 'unload', arch });
       },
-      exec: async () => {
-        calls.push({ call: 'exec' });
+      exec: async (x) => {
+        calls.push({ call: 'exec', ...(x.sync ? {} : { sync: false }) });
         throw new Error('fake host: exec does not return in real life');
       },
     },

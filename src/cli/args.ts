@@ -7,7 +7,7 @@ import { UsageError } from '../errors.js';
 import type { Arch } from '../plan/abi.js';
 import { parseRangeList, type Range } from '../plan/memory.js';
 
-export type Action = 'load' | 'load-hardboot' | 'exec' | 'unload' | 'help' | 'version' | 'inspect' | 'doctor';
+export type Action = 'load' | 'load-hardboot' | 'exec' | 'unload' | 'status' | 'help' | 'version' | 'inspect' | 'doctor';
 
 export interface Options {
   action?: Action;
@@ -29,7 +29,13 @@ export interface Options {
   config?: string;
   /** doctor: a kernel image whose IKCONFIG to check. */
   doctorKernel?: string;
+  /** -t/--type: the kernel type the user expects ('zimage', 'arm64-image'). */
+  kernelType?: 'zimage' | 'arm64-image';
   debug: boolean;
+  /** -f/--force: load, then execute at once (kexec-tools: no shutdown first). */
+  force: boolean;
+  /** -y/--no-sync: -e does not sync filesystems first. */
+  noSync: boolean;
   dryRun: boolean;
   json: boolean;
   saveSegments?: string;
@@ -58,12 +64,29 @@ function action(a: Action) {
   };
 }
 
-/** Addresses as kexec-tools reads them (strtoull base 0): 0x… hex, 0… octal is not accepted, decimal. */
+/**
+ * Numbers as kexec-tools reads them, strtoull(…, 0) with nothing left over:
+ * 0x… hexadecimal, 0… octal, anything else decimal. A number is never read
+ * differently from kexec-tools: --mem-min=010000000000 is 0x40000000 in both.
+ */
 export function parseAddress(name: string, v: string): number {
   const t = v.trim();
-  const n = /^0x[0-9a-f]+$/i.test(t) ? parseInt(t, 16) : /^[0-9]+$/.test(t) ? parseInt(t, 10) : NaN;
-  if (!Number.isSafeInteger(n)) throw new UsageError(`${name}: '${v}' is not an address (0x… hex or decimal)`);
+  const n = /^0x[0-9a-f]+$/i.test(t)
+    ? parseInt(t.slice(2), 16)
+    : /^0[0-7]*$/.test(t)
+      ? parseInt(t, 8)
+      : /^[1-9][0-9]*$/.test(t)
+        ? parseInt(t, 10)
+        : NaN;
+  if (!Number.isSafeInteger(n)) throw new UsageError(`${name}: '${v}' is not a number (0x… hexadecimal, 0… octal or decimal, as kexec-tools reads it)`);
   return n;
+}
+
+/** A kexec-tools option hardboot refuses: what it does there, and why not here. */
+function refused(what: string, why: string) {
+  return (_o: Options, _v: string | undefined, name: string): never => {
+    throw new UsageError(`${name}: in kexec-tools this ${what}; hardboot does not, because ${why}`);
+  };
 }
 
 /** Command-line text: the kernel reads /chosen/bootargs as one C string, so a NUL would cut it short. */
@@ -89,6 +112,74 @@ export const OPTIONS: readonly Spec[] = [
   },
   { long: 'exec', short: 'e', kind: 'flag', help: 'Boot the loaded kernel now (syncs filesystems first).', apply: action('exec') },
   { long: 'unload', short: 'u', kind: 'flag', help: 'Unload the loaded kernel.', apply: action('unload') },
+  {
+    long: 'force',
+    short: 'f',
+    kind: 'flag',
+    help: 'With -l: load, then boot it at once (as kexec-tools -f; filesystems are still synced unless -y).',
+    apply: (o) => (o.force = true),
+  },
+  { long: 'status', short: 'S', kind: 'flag', help: 'Exit 0 if a kernel is loaded, 1 if not (kexec-tools\' codes).', apply: action('status') },
+  { long: 'no-sync', short: 'y', kind: 'flag', help: 'With -e or -f: do not sync filesystems first.', apply: (o) => (o.noSync = true) },
+  { long: 'no-ifdown', short: 'x', kind: 'flag', help: 'Accepted for kexec-tools: hardboot never takes network interfaces down.', apply: () => undefined },
+  { long: 'no-checks', short: 'i', kind: 'flag', help: 'Accepted for kexec-tools (no purgatory checksums): hardboot has no purgatory to skip.', apply: () => undefined },
+  { long: 'kexec-syscall', short: 'c', kind: 'flag', help: 'Accepted for kexec-tools: hardboot always uses kexec_load(2).', apply: () => undefined },
+  { long: 'kexec-syscall-auto', short: 'a', kind: 'flag', help: 'Accepted for kexec-tools: hardboot always uses kexec_load(2).', apply: () => undefined },
+  {
+    long: 'type',
+    short: 't',
+    kind: 'value',
+    arg: 'TYPE',
+    help: 'Accepted for kexec-tools: zImage or Image; hardboot reads the type from the file and refuses a mismatch.',
+    apply: (o, v, n) => {
+      const t = v!.toLowerCase();
+      if (t !== 'zimage' && t !== 'image') throw new UsageError(`${n}: '${v}' is not a type hardboot loads (zImage, Image)`);
+      o.kernelType = t === 'zimage' ? 'zimage' : 'arm64-image';
+    },
+  },
+  {
+    long: 'load-panic',
+    short: 'p',
+    kind: 'flag',
+    help: 'Refused: crash kernels are kexec-tools\' job (kexec -p).',
+    apply: refused('loads a crash kernel (kdump)', 'it boots kernels, it does not capture crashes: use kexec-tools for kdump'),
+  },
+  {
+    long: 'kexec-file-syscall',
+    short: 's',
+    kind: 'flag',
+    help: 'Refused: kexec_file_load(2) cannot carry the hardboot flag or a board DTB.',
+    apply: refused('loads through kexec_file_load(2)', 'that call takes no hardboot flag and plans the layout itself; hardboot uses kexec_load(2)'),
+  },
+  { long: 'atags', kind: 'flag', help: 'Refused: hardboot boots device-tree kernels only.', apply: refused('boots an ARM kernel with ATAGs', 'it boots device-tree kernels only') },
+  {
+    long: 'image-size',
+    kind: 'value',
+    arg: 'SIZE',
+    help: 'Refused: the unpacked size comes from the zImage itself.',
+    apply: refused('sets the unpacked kernel size', "it reads the size from the zImage's KRNL_SIZE tag and keeps that room clear"),
+  },
+  {
+    long: 'reuseinitrd',
+    kind: 'flag',
+    help: 'Refused: give the initrd with --initrd.',
+    apply: refused('reuses the initrd the running kernel kept (retain_initrd)', 'it loads the initrd it is given: pass --initrd=FILE'),
+  },
+  { long: 'entry', kind: 'value', arg: 'ADDR', help: 'Refused: the entry point is planned.', apply: refused('sets the entry point', 'it plans the entry (the kernel, or the arm64 trampoline) with the layout') },
+  {
+    long: 'rd-addr',
+    kind: 'value',
+    arg: 'ADDR',
+    help: 'Refused (MultiROM\'s fork): the initrd is placed by the planner.',
+    apply: refused('(MultiROM\'s fork) puts the initrd at ADDR', 'it places every segment itself: bound them with --mem-min/--mem-max'),
+  },
+  {
+    long: 'atags-addr',
+    kind: 'value',
+    arg: 'ADDR',
+    help: 'Refused (MultiROM\'s fork): no ATAGs, the DTB is placed by the planner.',
+    apply: refused("(MultiROM's fork) puts the ATAGs or DTB at ADDR", 'it boots device-tree kernels and places the DTB itself: bound it with --mem-min/--mem-max'),
+  },
   { long: 'initrd', kind: 'value', arg: 'FILE', help: 'The initramfs for the new kernel.', apply: (o, v) => (o.initrd = v) },
   { long: 'ramdisk', kind: 'value', arg: 'FILE', help: 'Same as --initrd.', apply: (o, v) => (o.initrd = v) },
   {
@@ -96,7 +187,10 @@ export const OPTIONS: readonly Spec[] = [
     kind: 'optional',
     arg: 'FILE',
     help: 'Device tree to boot with. Without FILE: the DTB appended to the zImage, else the running tree. Not given: the running tree (/sys/firmware/fdt).',
-    apply: (o, v) => (o.dtb = v ?? true),
+    apply: (o, v, n) => {
+      if (v === '') throw new UsageError(`${n}= names an empty path: give --dtb=FILE, or --dtb alone for the DTB appended to the kernel`);
+      o.dtb = v ?? true;
+    },
   },
   { long: 'command-line', kind: 'value', arg: 'TEXT', help: 'The new kernel command line.', apply: (o, v, n) => (o.commandLine = commandLineText(n, v!)) },
   {
@@ -171,8 +265,31 @@ export const OPTIONS: readonly Spec[] = [
   { long: 'version', short: 'v', kind: 'flag', help: 'Print the version.', apply: action('version') },
 ];
 
+/**
+ * The long option `name` (without "--") names, as getopt_long(3) resolves it:
+ * an exact match, else the one option it is a prefix of; a prefix of several
+ * is ambiguous.
+ */
+function longOption(name: string, given: string): Spec {
+  const exact = OPTIONS.find((s) => s.long === name);
+  if (exact) return exact;
+  const matches = OPTIONS.filter((s) => s.long.startsWith(name));
+  if (matches.length === 1) return matches[0]!;
+  if (matches.length > 1) {
+    throw new UsageError(`option '${given}' is ambiguous; possibilities: ${matches.map((m) => `'--${m.long}'`).join(' ')}`);
+  }
+  throw new UsageError(`unknown option ${given} (see hardboot --help)`);
+}
+
+/**
+ * The command line, with getopt_long(3)'s rules as kexec-tools uses them:
+ * long options by any unambiguous prefix (--reuse, --command=…), their values
+ * after "=" or as the next word (optional values only after "="); short
+ * options bundled (-dl) and their values attached or next (-tzImage, -t zImage);
+ * "--" ends the options; options and operands in any order.
+ */
 export function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { append: [], reuseCmdline: false, debug: false, dryRun: false, json: false, avoid: [], files: [] };
+  const o: Options = { append: [], reuseCmdline: false, debug: false, force: false, noSync: false, dryRun: false, json: false, avoid: [], files: [] };
   const positional: string[] = [];
   let start = 0;
   if (argv[0] === 'inspect' || argv[0] === 'doctor') {
@@ -185,29 +302,37 @@ export function parseArgs(argv: readonly string[]): Options {
       positional.push(...argv.slice(i + 1));
       break;
     }
-    let spec: Spec | undefined;
-    let value: string | undefined;
-    let name = a;
     if (a.startsWith('--')) {
       const eq = a.indexOf('=');
-      name = eq < 0 ? a : a.slice(0, eq);
-      value = eq < 0 ? undefined : a.slice(eq + 1);
-      spec = OPTIONS.find((s) => `--${s.long}` === name);
+      const given = eq < 0 ? a : a.slice(0, eq);
+      let value = eq < 0 ? undefined : a.slice(eq + 1);
+      const spec = longOption(given.slice(2), given);
+      const name = `--${spec.long}`;
+      if (spec.kind === 'flag' && value !== undefined) throw new UsageError(`${name} takes no value`);
+      if (spec.kind === 'value' && value === undefined) {
+        value = argv[++i];
+        if (value === undefined) throw new UsageError(`${name} needs a value (${spec.arg})`);
+      }
+      spec.apply(o, value, name);
     } else if (a.startsWith('-') && a.length > 1) {
-      name = a.slice(0, 2);
-      spec = OPTIONS.find((s) => s.short && `-${s.short}` === name);
-      if (a.length > 2) value = a.slice(2);
+      // A bundle of short options; one that takes a value takes the rest of the word, or the next word.
+      for (let k = 1; k < a.length; k++) {
+        const name = `-${a[k]}`;
+        const spec = OPTIONS.find((s) => s.short === a[k]);
+        if (!spec) throw new UsageError(`unknown option ${name} (see hardboot --help)`);
+        if (spec.kind === 'flag') {
+          spec.apply(o, undefined, name);
+          continue;
+        }
+        let value: string | undefined = a.slice(k + 1);
+        if (value === '') value = spec.kind === 'value' ? argv[++i] : undefined;
+        if (spec.kind === 'value' && value === undefined) throw new UsageError(`${name} needs a value (${spec.arg})`);
+        spec.apply(o, value, name);
+        break;
+      }
     } else {
       positional.push(a);
-      continue;
     }
-    if (!spec) throw new UsageError(`unknown option ${name} (see hardboot --help)`);
-    if (spec.kind === 'flag' && value !== undefined) throw new UsageError(`${name} takes no value`);
-    if (spec.kind === 'value' && value === undefined) {
-      value = argv[++i];
-      if (value === undefined) throw new UsageError(`${name} needs a value (${spec.arg})`);
-    }
-    spec.apply(o, value, name);
   }
   if (o.action === 'inspect') {
     if (positional.length === 0) throw new UsageError('inspect needs a FILE');
@@ -247,6 +372,9 @@ function validate(o: Options): Options {
   if (loading && o.kernel === undefined) throw new UsageError(`--${o.action} needs a KERNEL file`);
   if (!loading && o.kernel !== undefined) throw new UsageError(`--${o.action} takes no KERNEL`);
   if (!o.action) throw new UsageError('nothing to do: give -l KERNEL, --load-hardboot KERNEL, -e or -u (see hardboot --help)');
+  if (o.force && (!loading || o.dryRun)) throw new UsageError('-f loads and boots at once: it goes with -l or --load-hardboot, without --dry-run');
+  if (o.noSync && !(o.action === 'exec' || o.force)) throw new UsageError('-y (no sync) goes with -e or -f');
+  if (o.kernelType !== undefined && !loading) throw new UsageError('--type goes with -l or --load-hardboot');
   if (o.action === 'load-hardboot' && o.memMin === undefined) {
     throw new UsageError('--load-hardboot needs --mem-min=ADDR: the lowest address the bootloader leaves untouched across a reset');
   }
@@ -288,7 +416,7 @@ export function helpText(): string {
 Usage:
   hardboot -l KERNEL [--initrd=FILE] [--dtb[=FILE]] [--command-line=TEXT | --reuse-cmdline] [--append=TEXT]
   hardboot --load-hardboot KERNEL --mem-min=ADDR [same options]
-  hardboot -e | -u
+  hardboot -e [-y] | -u | -S
   hardboot inspect FILE… [--json]
   hardboot doctor [--config=FILE | --kernel=FILE] [--json]
   hardboot --dry-run [--json] [--save-segments=DIR] [--arch=arm|arm64 --memory=START-END] -l KERNEL …
@@ -296,6 +424,15 @@ Usage:
 KERNEL is an ARM zImage or an arm64 Image, optionally gzip- or LZ4-compressed, or an Android boot image
 holding one (with --vendor-boot for header versions 3 and 4). --dtb=FILE takes a DTB, several DTBs back to
 back, a Qualcomm dt.img (QCDT) or an Android DT table; from several, the one for the running board is used.
+
+Options are read as kexec-tools reads them (getopt_long): a long option by any unambiguous prefix
+(--reuse, --command=…), short options bundled (-dl), "--" ends the options, and numbers as strtoull
+base 0 (0x… hexadecimal, 0… octal, else decimal).
+
+The command line: --command-line sets its start, or --reuse-cmdline (the running kernel's; with
+--live-dtb, that tree's /chosen/bootargs); each --append adds to it, and alone the appends are the
+whole line. (kexec-tools differs: there --append is another name for --command-line, and the last one
+given wins.) --command-line twice: the last wins, as in kexec-tools.
 
 Options:
 ${rows.join('\n')}
@@ -309,5 +446,6 @@ Exit codes:
   0 success   1 internal error   2 usage error   3 invalid input file
   4 the plan cannot be satisfied (no room, limits)   5 the system or kernel refused
   6 doctor: the kernel is not ready for kexec-hardboot
+  -S: 0 a kernel is loaded, 1 none (kexec-tools' codes)
 `;
 }

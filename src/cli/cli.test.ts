@@ -230,7 +230,7 @@ describe('bad input: a clear error, a non-zero exit, and no kexec_load', () => {
     ['unknown option', ['-l', image, '--frobnicate'], 2, 'hardboot: unknown option --frobnicate (see hardboot --help)\n'],
     ['no kernel', ['-l'], 2, 'hardboot: --load needs a KERNEL file\n'],
     ['two kernels', ['-l', image, image], 2, /one kernel at a time/],
-    ['bad address', ['-l', image, '--mem-min=lots'], 2, "hardboot: --mem-min: 'lots' is not an address (0x… hex or decimal)\n"],
+    ['bad address', ['-l', image, '--mem-min=lots'], 2, "hardboot: --mem-min: 'lots' is not a number (0x… hexadecimal, 0… octal or decimal, as kexec-tools reads it)\n"],
     ['conflicting command lines', ['-l', image, '--command-line=a', '--reuse-cmdline'], 2, /give one/],
     ['--arch without --dry-run', ['-l', image, '--arch=arm64'], 2, /use it with --dry-run/],
     ['bad --memory', ['-l', image, '--dry-run', '--memory=0x40000000'], 2, /is not START-END in hex/],

@@ -3,7 +3,7 @@
  * only through a Host, and every check happens before the one kernel call, so
  * bad input never loads anything.
  */
-import { FormatError, PlanError, SystemError, UsageError, hex, withFile } from '../errors.js';
+import { FormatError, HardbootError, PlanError, SystemError, UsageError, hex, withFile } from '../errors.js';
 import type { Fdt } from '../formats/fdt.js';
 import { memoryFromFdt } from '../formats/fdt-memory.js';
 import type { HardbootSupport } from '../formats/proc.js';
@@ -15,6 +15,7 @@ import type { MemoryMap } from '../plan/memory.js';
 import { type KernelInput, type Plan, plan } from '../plan/plan.js';
 import type { Host } from '../system/host.js';
 import { type Options, commandLineFrom } from './args.js';
+import { chosenBootargs } from '../formats/fdt.js';
 import { type Inspection, describeFile } from './inspect.js';
 import { resolveInputs } from './inputs.js';
 
@@ -45,9 +46,19 @@ export async function load(o: Options, host: Host): Promise<LoadResult> {
   if (kernel.arch !== arch) {
     throw new PlanError(`${kernelPath}: is an ${kernel.arch} kernel (${inputs.kernelFrom}); this plan is for ${arch}`);
   }
+  if (o.kernelType !== undefined && o.kernelType !== kernel.kind) {
+    throw new UsageError(`--type says ${o.kernelType === 'zimage' ? 'zImage' : 'Image'}, but ${kernelPath} is ${inputs.kernelFrom}`);
+  }
 
   const memory = withFile(dtb.file, () => chooseMemory(o, dtb.fdt, host, native));
-  const commandLine = commandLineFrom(o, () => host.cmdline(), inputs.bootCmdline);
+  // The running command line is the running machine's: with --live-dtb (or planning for
+  // another machine) it is that tree's /chosen/bootargs, never this machine's /proc/cmdline.
+  const runningLine = (): string => {
+    if (o.liveDtb === undefined && native) return host.cmdline();
+    if (o.liveDtb === undefined) throw new UsageError('--reuse-cmdline while planning for another machine needs that machine\'s tree: give --live-dtb=FILE (its /chosen/bootargs)');
+    return withFile(o.liveDtb, () => chosenBootargs(inputs.live()));
+  };
+  const commandLine = commandLineFrom(o, runningLine, inputs.bootCmdline);
   const pageSize = o.pageSize ?? (native ? host.pageSize() : 0x1000);
 
   let hardbootPage = o.hardbootPage;
@@ -106,9 +117,14 @@ export async function load(o: Options, host: Host): Promise<LoadResult> {
   };
 }
 
-export async function exec(host: Host): Promise<never> {
+export async function exec(o: Pick<Options, 'noSync'>, host: Host): Promise<never> {
   if (!host.kexecLoaded()) throw new SystemError('no kernel is loaded: run hardboot -l KERNEL (or --load-hardboot) first');
-  return host.kernel.exec();
+  return host.kernel.exec({ sync: !o.noSync });
+}
+
+/** -S/--status: whether a kernel is loaded (kexec-tools' exit codes: 0 loaded, 1 not). */
+export function status(host: Host): { loaded: boolean } {
+  return { loaded: host.kexecLoaded() };
 }
 
 export async function unload(host: Host): Promise<{ unloaded: true }> {
@@ -143,11 +159,19 @@ function chooseMemory(o: Options, fdt: Fdt, host: Host, native: boolean): Memory
   };
 }
 
-/** `hardboot inspect FILE…`: what each file is and holds. */
-export function inspect(o: Options, host: Host): Inspection[] {
-  return o.files.map((f) => {
-    const bytes = host.readFile(f, 'file');
-    return withFile(f, () => describeFile(bytes, f));
+/** One file of `hardboot inspect`: what it is, or why it could not be read. */
+export type InspectResult = { ok: true; inspection: Inspection } | { ok: false; name: string; error: HardbootError };
+
+/** `hardboot inspect FILE…`: what each file is and holds; a bad file does not stop the others. */
+export function inspect(o: Options, host: Host): InspectResult[] {
+  return o.files.map((f): InspectResult => {
+    try {
+      const bytes = host.readFile(f, 'file');
+      return { ok: true, inspection: withFile(f, () => describeFile(bytes, f)) };
+    } catch (e) {
+      if (e instanceof HardbootError) return { ok: false, name: f, error: e };
+      throw e;
+    }
   });
 }
 

@@ -44,6 +44,8 @@ export interface Inputs {
   dtb: { fdt: Fdt; source: string; file: string };
   /** The boot image's own command line, when the kernel came from one. */
   bootCmdline?: string;
+  /** The running tree (--live-dtb, else /sys/firmware/fdt), read once when first asked for. */
+  live: () => Fdt;
   notes: string[];
 }
 
@@ -92,13 +94,16 @@ export function resolveInputs(o: Options, host: Host, native: boolean): Inputs {
   if (o.initrd !== undefined && bootRamdisk) notes.push(`--initrd replaces the boot image's ${bootRamdisk.length}-byte ramdisk`);
 
   const board = o.boardname !== undefined ? boardByName(o.boardname) : undefined;
+  let liveTree: Fdt | undefined;
   const live = (): Fdt => {
+    if (liveTree) return liveTree;
     if (o.liveDtb !== undefined) {
-      const b = host.readFile(o.liveDtb, 'running device tree');
-      return withFile(o.liveDtb, () => parseFdt(b));
+      const path = o.liveDtb;
+      const b = host.readFile(path, 'running device tree');
+      return (liveTree = withFile(path, () => parseFdt(b)));
     }
     if (!native) throw new UsageError('choosing a DTB for a board needs the running tree: give --live-dtb=FILE when planning for another machine');
-    return host.fdt();
+    return (liveTree = host.fdt());
   };
 
   const dtb = chooseDtb(o, { bytes: kernelBytes, kernel, kernelPath, bootDtb, bootDtbTable }, host, native, live, board, notes);
@@ -108,7 +113,7 @@ export function resolveInputs(o: Options, host: Host, native: boolean): Inputs {
     if (report.copied.length) notes.push(`board ${board.names[0]}: copied ${report.copied.join(', ')} from the running tree`);
     if (report.missing.length) notes.push(`board ${board.names[0]}: the running tree has no ${report.missing.join(', ')}`);
   }
-  return { kernel, kernelPath, kernelFrom, ...(initrd ? { initrd } : {}), dtb, ...(bootCmdline !== undefined ? { bootCmdline } : {}), notes };
+  return { kernel, kernelPath, kernelFrom, ...(initrd ? { initrd } : {}), dtb, ...(bootCmdline !== undefined ? { bootCmdline } : {}), live, notes };
 }
 
 interface KernelFile {

@@ -5,7 +5,7 @@
 import { EXIT_CODES, HardbootError } from '../errors.js';
 import type { Host } from '../system/host.js';
 import { helpText, parseArgs } from './args.js';
-import { doctor, exec, inspect, load, unload } from './commands.js';
+import { doctor, exec, inspect, load, status, unload } from './commands.js';
 import { renderFindings } from './doctor-render.js';
 import { renderInspection } from './inspect.js';
 import { ready } from '../plan/doctor.js';
@@ -29,14 +29,28 @@ export async function main(argv: readonly string[], host: Host, io: Io): Promise
         io.out(`hardboot ${VERSION}\n`);
         return EXIT_CODES.ok;
       case 'exec':
-        return await exec(host);
+        return await exec(o, host);
+      case 'status':
+        // kexec-tools' codes, which scripts test: 0 loaded, 1 not.
+        return status(host).loaded ? EXIT_CODES.ok : 1;
       case 'unload':
         await unload(host);
         return EXIT_CODES.ok;
       case 'inspect': {
+        // Every file is reported; the exit code is the worst of them.
         const found = inspect(o, host);
-        io.out(o.json ? JSON.stringify(found.length === 1 ? found[0] : found, null, 2) + '\n' : found.map(renderInspection).join('\n'));
-        return EXIT_CODES.ok;
+        let code: number = EXIT_CODES.ok;
+        for (const r of found) if (!r.ok) {
+          io.err(`hardboot: ${r.error.message}\n`);
+          code = Math.max(code, r.error.exitCode);
+        }
+        if (o.json) {
+          const items = found.map((r) => (r.ok ? r.inspection : { name: r.name, error: r.error.message, exitCode: r.error.exitCode }));
+          io.out(JSON.stringify(items, null, 2) + '\n');
+        } else {
+          io.out(found.flatMap((r) => (r.ok ? [renderInspection(r.inspection)] : [])).join('\n'));
+        }
+        return code;
       }
       case 'doctor': {
         const r = doctor(o, host);
@@ -58,6 +72,8 @@ export async function main(argv: readonly string[], host: Host, io: Io): Promise
         } else {
           io.err(warnings);
         }
+        // -f: boot what was just loaded, as kexec-tools does.
+        if (o.force && r.loaded) return await exec(o, host);
         return EXIT_CODES.ok;
       }
     }

@@ -62,8 +62,9 @@ describe('an Android boot image as the kernel', () => {
   it('puts the running line first with --reuse-cmdline (MultiROM)', async () => {
     const img = join(tmp, 'boot-v1.img');
     execFileSync('mkbootimg', ['--header_version', '1', '--kernel', image, '--ramdisk', ramdisk, '--cmdline', 'rom=secondary', '-o', img]);
-    const h = fakeHost({ cmdline: 'BOOT_IMAGE=x androidboot.serialno=42 console=ttyAMA0\n' });
-    const r = await run(['--dry-run', '--json', '--arch=arm64', MEM, `--dtb=${virt64}`, '-l', img, '--reuse-cmdline'], h);
+    // On the phone itself: the running line is its /proc/cmdline.
+    const h = fakeHost({ arch: 'arm64', fdt: virt64, cmdline: 'BOOT_IMAGE=x androidboot.serialno=42 console=ttyAMA0\n' });
+    const r = await run(['--dry-run', '--json', `--dtb=${virt64}`, '-l', img, '--reuse-cmdline'], h);
     assert.equal(r.code, 0, r.err);
     assert.equal(JSON.parse(r.out).commandLine, 'androidboot.serialno=42 console=ttyAMA0 rom=secondary');
   });
@@ -136,7 +137,7 @@ describe('a QCDT dt.img and the running board', () => {
   it('inspect lists the table entries with their ids and models', async () => {
     const r = await run(['inspect', table, '--json'], fakeHost());
     assert.equal(r.code, 0, r.err);
-    const ins = JSON.parse(r.out);
+    const [ins] = JSON.parse(r.out);
     assert.match(ins.format, /QCDT/);
     assert.ok(ins.items.length >= 3);
     assert.ok(ins.items.some((i: { dtb?: { model?: string } }) => i.dtb?.model === 'Xiaomi Mi 4C'));

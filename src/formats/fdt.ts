@@ -710,3 +710,17 @@ export function readStringList(prop: FdtProp, path?: string): string[] {
   if (last !== 0) throw propError(prop, 'NUL-terminated strings', `last byte ${hex(last)}`, path);
   return utf8Decoder.decode(v.subarray(0, v.length - 1)).split('\0');
 }
+
+/**
+ * /chosen/bootargs of a running tree as /proc/cmdline would read: the text, or
+ * '' when there is none; BOOT_IMAGE= (a boot loader's note) is dropped.
+ */
+export function chosenBootargs(fdt: Fdt): string {
+  const chosen = findNode(fdt, '/chosen');
+  const p = chosen ? getProp(chosen, 'bootargs') : undefined;
+  if (!p) return '';
+  return readString(p, '/chosen/bootargs')
+    .split(/\s+/)
+    .filter((w) => w !== '' && !w.startsWith('BOOT_IMAGE='))
+    .join(' ');
+}

@@ -45,7 +45,8 @@ export interface Host {
   kernel: {
     load(plan: Plan): Promise<void>;
     unload(arch: Arch): Promise<void>;
-    exec(): Promise<never>;
+    /** Syncs filesystems unless `sync` is false, then boots the loaded image. */
+    exec(o: { sync: boolean }): Promise<never>;
   };
 }
 

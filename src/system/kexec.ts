@@ -97,10 +97,10 @@ export async function kexecUnload(arch: Arch): Promise<void> {
   }
 }
 
-/** Flushes filesystems, then reboots into the loaded image. Returns only on failure. */
-export async function kexecExec(): Promise<never> {
+/** Flushes filesystems (unless told not to, as kexec-tools -y), then reboots into the loaded image. Returns only on failure. */
+export async function kexecExec(o: { sync: boolean } = { sync: true }): Promise<never> {
   const c = await load();
-  c.sync();
+  if (o.sync) c.sync();
   c.reboot(LINUX_REBOOT_CMD_KEXEC);
   const errno = c.errno();
   throw new SystemError(

@@ -41,9 +41,16 @@ export function liveFdt(): Fdt {
   return withFile(PATHS.fdt, () => parseFdt(bytes));
 }
 
-/** /sys/kernel/kexec_loaded: "1" when an image waits for `-e`. */
+/** /sys/kernel/kexec_loaded: "1" when an image waits for `-e`; a kernel without it has no kexec at all. */
 export function kexecLoaded(): boolean {
-  return read(PATHS.kexecLoaded, 'the kexec state').toString('utf8').trim() === '1';
+  try {
+    return readFileSync(PATHS.kexecLoaded, 'utf8').trim() === '1';
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new SystemError(`this kernel has no kexec: ${PATHS.kexecLoaded} is missing (it needs CONFIG_KEXEC); run: hardboot doctor`, undefined, 'ENOENT');
+    }
+    throw new SystemError(`${PATHS.kexecLoaded}: cannot read the kexec state: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
 }
 
 /** The running kernel's page size, from the first KernelPageSize line of /proc/self/smaps. */
