@@ -26,6 +26,8 @@ export interface LoadResult {
   loaded: boolean;
   saved: string[];
   notes: string[];
+  /** The hardboot page the plan kept clear, when there was one. */
+  hardbootPage?: number;
 }
 
 /** Enough for kaslr-seed (8 bytes) and rng-seed (QEMU writes 32; bootloaders up to 64). */
@@ -114,6 +116,7 @@ export async function load(o: Options, host: Host): Promise<LoadResult> {
     loaded: !o.dryRun,
     saved,
     notes,
+    ...(hardbootPage !== undefined ? { hardbootPage } : {}),
   };
 }
 

@@ -2,6 +2,7 @@
  * The one exit point: parse arguments, run a command, print its data, map
  * errors to exit codes. Results go to stdout, diagnostics to stderr.
  */
+import pkg from '../../package.json' with { type: 'json' };
 import { EXIT_CODES, HardbootError } from '../errors.js';
 import type { Host } from '../system/host.js';
 import { helpText, parseArgs } from './args.js';
@@ -9,9 +10,11 @@ import { doctor, exec, inspect, load, status, unload } from './commands.js';
 import { renderFindings } from './doctor-render.js';
 import { renderInspection } from './inspect.js';
 import { ready } from '../plan/doctor.js';
-import { planJson, renderPlan } from './render.js';
+import { renderPlan } from './render.js';
+import { doctorJson, inspectErrorJson, inspectionJson, loadJson } from './json.js';
 
-export const VERSION = '0.1.0';
+/** The version, from package.json: its one source. */
+export const VERSION: string = pkg.version;
 
 export interface Io {
   out(text: string): void;
@@ -45,7 +48,7 @@ export async function main(argv: readonly string[], host: Host, io: Io): Promise
           code = Math.max(code, r.error.exitCode);
         }
         if (o.json) {
-          const items = found.map((r) => (r.ok ? r.inspection : { name: r.name, error: r.error.message, exitCode: r.error.exitCode }));
+          const items = found.map((r) => (r.ok ? inspectionJson(r.inspection, VERSION) : inspectErrorJson(r.name, r.error.message, r.error.exitCode, VERSION)));
           io.out(JSON.stringify(items, null, 2) + '\n');
         } else {
           io.out(found.flatMap((r) => (r.ok ? [renderInspection(r.inspection)] : [])).join('\n'));
@@ -54,7 +57,7 @@ export async function main(argv: readonly string[], host: Host, io: Io): Promise
       }
       case 'doctor': {
         const r = doctor(o, host);
-        io.out(o.json ? JSON.stringify({ ready: ready(r.findings), ...r }, null, 2) + '\n' : renderFindings(r.findings));
+        io.out(o.json ? JSON.stringify(doctorJson(ready(r.findings), r.findings, r.inputs, VERSION), null, 2) + '\n' : renderFindings(r.findings));
         // Not ready is an answer, not a failure of the tool; scripts test it with --json or this code.
         return ready(r.findings) ? EXIT_CODES.ok : EXIT_CODES.notReady;
       }
@@ -63,7 +66,7 @@ export async function main(argv: readonly string[], host: Host, io: Io): Promise
         for (const n of r.notes) io.err(`hardboot: ${n}\n`);
         const warnings = r.plan.warnings.map((w) => `hardboot: warning: ${w}\n`).join('');
         if (o.json) {
-          io.out(JSON.stringify({ ...planJson(r.plan), kernel: r.kernel, saved: r.saved, loaded: r.loaded }, null, 2) + '\n');
+          io.out(JSON.stringify(loadJson(r, VERSION, r.hardbootPage), null, 2) + '\n');
           io.err(warnings);
         } else if (o.dryRun) {
           io.out(renderPlan(r.plan)); // the rendered plan lists its warnings

@@ -9,7 +9,7 @@ export interface PlanJson {
   entry: string;
   segments: { kind: string; mem: string; memsz: string; bufsz: string }[];
   commandLine: string | null;
-  dtb: { source: string; mem: string; size: number };
+  dtb: { source: string; mem: string; size: string };
   keepClear: { name: string; start: string; end: string }[];
   warnings: string[];
 }
@@ -21,7 +21,7 @@ export function planJson(plan: Plan): PlanJson {
     entry: hex(plan.entry),
     segments: plan.segments.map((s) => ({ kind: s.kind, mem: hex(s.mem), memsz: hex(s.memsz), bufsz: hex(s.bytes.length) })),
     commandLine: plan.commandLine ?? null,
-    dtb: { source: plan.dtb.source, mem: hex(plan.dtb.mem), size: plan.dtb.size },
+    dtb: { source: plan.dtb.source, mem: hex(plan.dtb.mem), size: hex(plan.dtb.size) },
     keepClear: plan.keepClear.map((k) => ({ name: k.name, start: hex(k.start), end: hex(k.end) })),
     warnings: plan.warnings,
   };
