@@ -1,31 +1,140 @@
 /**
- * hardboot as a library: the pure formats and planner, the CLI's commands, and
- * the Host interface through which they reach a machine.
+ * hardboot as a library: `import { … } from 'hardboot'`.
+ *
+ * The public API, in the order a load goes: read the inputs (pure parsers over
+ * `Uint8Array`), choose the device tree, plan the segments (pure), and, at the
+ * edge, reach the machine through a `Host`. Everything else in the package is
+ * internal and may change without notice.
+ *
+ * @example Plan an arm64 load from files, for a machine described by its tree:
+ * ```ts
+ * import { readFileSync } from 'node:fs';
+ * import { memoryFromFdt, parseFdt, plan, readKernel, planJson } from 'hardboot';
+ *
+ * const kernel = readKernel(readFileSync('Image.gz'));
+ * if (kernel.kind !== 'arm64-image') throw new Error('not an arm64 Image');
+ * const fdt = parseFdt(readFileSync('board.dtb'));
+ * const m = memoryFromFdt(fdt);
+ * const p = plan({
+ *   kernel: { arch: 'arm64', image: kernel, bytes: kernel.image },
+ *   initrd: readFileSync('initrd.img'),
+ *   dtb: { fdt, source: 'board.dtb' },
+ *   memory: { ram: m.memory.map((r) => ({ start: r.start, end: r.start + r.size })), reserved: [], source: 'board.dtb' },
+ *   options: { commandLine: 'console=ttyAMA0', entropy: new Uint8Array(64) },
+ * });
+ * console.log(planJson(p).segments);
+ * ```
+ *
+ * @packageDocumentation
  */
-export * from './errors.js';
-export * from './formats/arm64-image.js';
-export * from './formats/bootimg.js';
-export * from './formats/dttable.js';
-export * from './formats/ikconfig.js';
-export * from './formats/qcdt.js';
-export * from './formats/compress.js';
-export * from './formats/fdt.js';
-export * from './formats/fdt-memory.js';
-export * from './formats/kernel.js';
-export * from './formats/lz4.js';
-export * from './formats/proc.js';
-export * from './formats/zimage.js';
-export * from './plan/abi.js';
-export * from './plan/board.js';
-export * from './plan/doctor.js';
-export * from './plan/dtb.js';
-export * from './plan/memory.js';
-export * from './plan/plan.js';
-export * from './plan/trampoline.js';
-export { parseArgs, helpText, OPTIONS, type Options, type Action } from './cli/args.js';
-export { load, exec, unload, inspect, doctor as doctorCommand, type LoadResult } from './cli/commands.js';
-export { describeFile, renderInspection, type Inspection } from './cli/inspect.js';
-export { renderFindings } from './cli/doctor-render.js';
-export { planJson, renderPlan, renderMemory, type PlanJson } from './cli/render.js';
+
+// Errors: every failure is one of these, with an exit code.
+export { EXIT_CODES, type ErrorKind, HardbootError, UsageError, FormatError, PlanError, SystemError, withFile, hex } from './errors.js';
+
+// Kernel images and their compression.
+export { readKernel, type KernelImage, type KernelCommon, KERNEL_MAX_BYTES } from './formats/kernel.js';
+export { parseZImage, isZImage, type ZImage, type ZImageTag, type AppendedDtb, type Endian } from './formats/zimage.js';
+export { parseArm64Image, isArm64Image, arm64MinLength, type Arm64Image } from './formats/arm64-image.js';
+export { decompress, peekDecompressed, sniffCompression, gunzipMember, crc32, type Compression, type CompressionMagic, type Decompressed, type GzipMember, type GunzipOptions } from './formats/compress.js';
+export { decodeLz4Legacy, type Lz4LegacyStream } from './formats/lz4.js';
+
+// Device trees.
+export {
+  parseFdt,
+  writeFdt,
+  findNode,
+  ensureNode,
+  getProp,
+  setProp,
+  removeProp,
+  readU32,
+  readU64,
+  readCells,
+  readString,
+  readStringList,
+  u32Cells,
+  u64Cells,
+  stringValue,
+  stringListValue,
+  chosenBootargs,
+  FDT_MAGIC,
+  type Fdt,
+  type FdtNode,
+  type FdtProp,
+  type FdtReservation,
+  type WriteFdtOptions,
+  type FdtLayout,
+  type FdtBlock,
+} from './formats/fdt.js';
+export { memoryFromFdt, setMemoryReg, type FdtMemory, type MemoryRange, type ReservedRange } from './formats/fdt-memory.js';
+
+// Android and Qualcomm containers.
+export {
+  parseBootImage,
+  parseVendorBootImage,
+  parseAndroidImage,
+  isBootImage,
+  isVendorBootImage,
+  mergeVendorBoot,
+  writeBootImage,
+  writeVendorBootImage,
+  type BootImage,
+  type VendorBootImage,
+  type VendorRamdisk,
+  type BootImageSpec,
+  type VendorBootImageSpec,
+  type MergedBoot,
+  type BootImageVersion,
+  type OsVersion,
+  type OsPatchLevel,
+  type Section,
+  type VendorRamdiskSpec,
+  type VendorRamdiskType,
+  VENDOR_RAMDISK_TYPES,
+} from './formats/bootimg.js';
+export { parseQcdt, writeQcdt, isQcdt, qcdtIdsFromFdt, type Qcdt, type QcdtEntry, type QcdtSpec, type QcdtEntrySpec, type QcdtIds, type QcdtVersion } from './formats/qcdt.js';
+export { parseDtTable, writeDtTable, isDtTable, dtTableEntryBlob, type DtTable, type DtTableEntry, type DtTableSpec, type DtTableEntrySpec } from './formats/dttable.js';
+
+// Kernel configurations and the running system's files, as text.
+export { parseKernelConfig, configText, kernelIkconfig, findIkconfig, configValue, configEnabled, type KernelConfig, type KernelIkconfig, type EmbeddedConfig } from './formats/ikconfig.js';
+export { parseIomem, memoryFromIomem, parseProcCmdline, parseKernelPageSize, parseHardbootDirectory, hardbootFromFile, type HardbootSupport, type IomemEntry } from './formats/proc.js';
+
+// Choosing the device tree for a board.
+export {
+  selectBoard,
+  candidatesFromQcdt,
+  candidatesFromDtTable,
+  candidatesFromDtbs,
+  splitDtbs,
+  appendedDtbs,
+  qcomIdsOf,
+  applyLiveProps,
+  parseBoards,
+  findBoard,
+  type BoardCandidate,
+  type BoardChoice,
+  type BoardDef,
+  type QcomIds,
+  type CopyRule,
+  type LiveCopyReport,
+  type MatchRule,
+  type MsmIdForm,
+  type SelectOptions,
+} from './plan/board.js';
+
+// Planning.
+export { plan, type Plan, type PlanInput, type PlanOptions, type KernelInput, type Segment, type SegmentKind } from './plan/plan.js';
+export { type Range, type NamedRange, type MemoryMap, formatRange, formatSize } from './plan/memory.js';
+export { type Arch, KEXEC_ARCH, KEXEC_HARDBOOT, KEXEC_SEGMENT_MAX } from './plan/abi.js';
+export { doctor, ready, type Finding, type DoctorInputs, type Severity } from './plan/doctor.js';
+
+// The commands, as the CLI runs them, and their output.
 export { main, VERSION, type Io } from './cli/main.js';
+export { parseArgs, helpText, type Options, type Action } from './cli/args.js';
+export { load, exec, unload, inspect, doctor as doctorCommand, type LoadResult, type InspectResult } from './cli/commands.js';
+export { describeFile, renderInspection, type Inspection, type InspectionItem, type DtbSummary } from './cli/inspect.js';
+export { planJson, renderPlan, type PlanJson } from './cli/render.js';
+export { loadJson, inspectionJson, doctorJson, SCHEMA_VERSION, type LoadJson } from './cli/json.js';
+
+// The machine.
 export { realHost, type Host } from './system/host.js';

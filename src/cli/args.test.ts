@@ -126,6 +126,18 @@ describe('kexec-tools options: each works with its meaning, or is refused saying
   });
 });
 
+describe('--command-line and --append', () => {
+  it('the last --command-line wins (as in kexec-tools); each --append adds to the line (unlike kexec-tools, where it is --command-line)', async () => {
+    const o = parseArgs(['-l', image, '--command-line=a', '--command-line=b', '--append=c', '--append=d']);
+    assert.equal(o.commandLine, 'b');
+    assert.deepEqual(o.append, ['c', 'd']);
+    const r = await run(['--dry-run', '--json', '--arch=arm64', `--dtb=${virt64}`, '-l', image, '--command-line=a', '--command-line=b', '--append=c', '--append=d'], fakeHost());
+    assert.equal(JSON.parse(r.out).commandLine, 'b c d');
+    const appends = await run(['--dry-run', '--json', '--arch=arm64', `--dtb=${virt64}`, '-l', image, '--append=only', '--append=these'], fakeHost());
+    assert.equal(JSON.parse(appends.out).commandLine, 'only these');
+  });
+});
+
 describe('--reuse-cmdline reads the running machine\'s line', () => {
   it('from the --live-dtb tree\'s /chosen/bootargs when planning for another machine, never this one\'s', async () => {
     // QEMU's tree has no bootargs; take the angler board's, which carries some? Build one instead.

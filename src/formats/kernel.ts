@@ -9,7 +9,7 @@ import { type Arm64Image, checkArm64Length, isArm64Image, parseArm64Image } from
 import { type Compression, decompress, peekDecompressed, sniffCompression } from './compress.js';
 import { isZImage, parseZImage, type ZImage } from './zimage.js';
 
-interface KernelCommon {
+export interface KernelCommon {
   /** The compression peeled off ('none': the file is the image itself). */
   compression: Compression;
   /** Input bytes taken by the compressed stream (the whole input for 'none'). */

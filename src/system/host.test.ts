@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { readHardbootSupport, readInputFile, readSysFile, urandom } from './host.js';
+import { kexecLoaded } from './live.js';
 
 describe('the real host', () => {
   it('reads entropy from the kernel', () => {
@@ -39,5 +40,12 @@ describe('the real host', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+
+  it('says a kernel without /sys/kernel/kexec_loaded has no kexec, and points to the doctor', () => {
+    assert.throws(() => kexecLoaded('/nonexistent/kexec_loaded'), {
+      name: 'SystemError',
+      message: 'this kernel has no kexec: /nonexistent/kexec_loaded is missing (it needs CONFIG_KEXEC); run: hardboot doctor',
+    });
   });
 });

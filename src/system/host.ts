@@ -213,7 +213,7 @@ export const realHost: Host = {
   fdt: live.liveFdt,
   pageSize: live.livePageSize,
   hardboot: () => readHardbootSupport(),
-  kexecLoaded: live.kexecLoaded,
+  kexecLoaded: () => live.kexecLoaded(),
   entropy: urandom,
   readFile: readInputFile,
   sysFile: readSysFile,

@@ -42,14 +42,14 @@ export function liveFdt(): Fdt {
 }
 
 /** /sys/kernel/kexec_loaded: "1" when an image waits for `-e`; a kernel without it has no kexec at all. */
-export function kexecLoaded(): boolean {
+export function kexecLoaded(path: string = PATHS.kexecLoaded): boolean {
   try {
-    return readFileSync(PATHS.kexecLoaded, 'utf8').trim() === '1';
+    return readFileSync(path, 'utf8').trim() === '1';
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new SystemError(`this kernel has no kexec: ${PATHS.kexecLoaded} is missing (it needs CONFIG_KEXEC); run: hardboot doctor`, undefined, 'ENOENT');
+      throw new SystemError(`this kernel has no kexec: ${path} is missing (it needs CONFIG_KEXEC); run: hardboot doctor`, undefined, 'ENOENT');
     }
-    throw new SystemError(`${PATHS.kexecLoaded}: cannot read the kexec state: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new SystemError(`${path}: cannot read the kexec state: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
 }
 
