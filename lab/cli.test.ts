@@ -9,8 +9,10 @@ describe('lab CLI arguments', () => {
   });
   it('runs several scenarios in order, and all but bench for `all`', () => {
     assert.deepEqual(parseArgs(['kexec', 'boot']).scenarios, ['kexec', 'boot']);
-    assert.deepEqual(parseArgs(['all']).scenarios, ['boot', 'kexec-tools', 'kexec', 'hardboot', 'hardboot-oneshot', 'hardboot-corrupt', 'hardboot-unload', 'hardboot-nomap', 'hardboot-mem', 'hardboot-stale', 'hardboot-el2', 'hardboot-warm', 'hardboot-bootimg', 'hardboot-dtimg', 'doctor']);
+    assert.deepEqual(parseArgs(['all']).scenarios, ['boot', 'kexec-tools', 'kexec', 'hardboot', 'hardboot-oneshot', 'hardboot-corrupt', 'hardboot-unload', 'hardboot-nomap', 'hardboot-mem', 'hardboot-stale', 'hardboot-el2', 'hardboot-warm', 'hardboot-bootimg', 'hardboot-dtimg', 'doctor', 'release']);
     assert.deepEqual(parseArgs(['build']), { command: 'build', scenarios: [], arches: ['arm', 'arm64'], timeoutScale: 1 });
+    assert.deepEqual(parseArgs(['build-release', '--arch', 'arm']), { command: 'build-release', scenarios: [], arches: ['arm'], timeoutScale: 1 });
+    assert.deepEqual(parseArgs(['release']).scenarios, ['release']);
   });
   it('takes --arch repeated, comma-separated or with =', () => {
     assert.deepEqual(parseArgs(['kexec', '--arch', 'arm64']).arches, ['arm64']);
@@ -21,11 +23,12 @@ describe('lab CLI arguments', () => {
   it('rejects bad input with a UsageError that says what was wrong', () => {
     const cases: [string[], RegExp][] = [
       [[], /no command given/],
-      [['nosuch'], /unknown scenario 'nosuch' \(boot, kexec-tools, kexec, hardboot, hardboot-oneshot, hardboot-corrupt, hardboot-unload, hardboot-nomap, hardboot-mem, hardboot-stale, hardboot-el2, hardboot-warm, hardboot-bootimg, hardboot-dtimg, doctor, bench, or all\)/],
+      [['nosuch'], /unknown scenario 'nosuch' \(boot, kexec-tools, kexec, hardboot, hardboot-oneshot, hardboot-corrupt, hardboot-unload, hardboot-nomap, hardboot-mem, hardboot-stale, hardboot-el2, hardboot-warm, hardboot-bootimg, hardboot-dtimg, doctor, release, bench, or all\)/],
       [['boot', '--arch', 'x86'], /--arch: expected arm or arm64, found 'x86'/],
       [['boot', '--arch'], /--arch needs a value/],
       [['boot', '--fast'], /unknown option --fast/],
       [['build', 'kexec'], /unexpected argument 'kexec'/],
+      [['build-release', 'all'], /unexpected argument 'all'/],
       [['boot', '--timeout-scale', '0'], /--timeout-scale: expected a positive number/],
     ];
     for (const [argv, msg] of cases) {

@@ -12,6 +12,7 @@ import { formatBench, parseBench, resetFigures, summarise } from './bench.js';
 import { ARCHES, Arch, LabError, formatDuration } from './env.js';
 import { buildGuest } from './guest.js';
 import { buildKernel } from './kernel.js';
+import { buildRelease } from './release.js';
 import { SCENARIOS, VariantResult, describeResult, findScenario, runScenario, timeline } from './scenarios.js';
 import { UsageError } from '../src/errors.js';
 
@@ -27,6 +28,7 @@ const USAGE = `usage: npm run lab -- <command|scenario…> [--arch arm|arm64] [-
 commands:
   list            the scenarios
   build           build the kernel and guest, boot nothing
+  build-release   build release/hardboot-<version>-linux-<arch>.tar.gz (npm run release), boot nothing
   all             every scenario but bench (what CI runs)
 ${SCENARIOS.map((s) => `  ${s.name.padEnd(15)} ${s.summary}`).join('\n')}
 --arch may be repeated or comma-separated; default: both.`;
@@ -63,7 +65,7 @@ export function parseArgs(argv: readonly string[]): Args {
   const command = words[0];
   if (command === undefined) throw new UsageError('no command given');
   const arch = arches.length > 0 ? arches : [...ARCHES];
-  if (['list', 'build', 'help'].includes(command)) {
+  if (['list', 'build', 'build-release', 'help'].includes(command)) {
     if (words.length > 1) throw new UsageError(`unexpected argument '${words[1]}'`);
     return { command, scenarios: [], arches: arch, timeoutScale };
   }
@@ -91,6 +93,15 @@ async function run(args: Args): Promise<number> {
   }
   if (args.command === 'list') {
     for (const s of SCENARIOS) process.stdout.write(`${s.name}\t${s.summary}\n`);
+    return 0;
+  }
+  if (args.command === 'build-release') {
+    for (const arch of args.arches) {
+      const r = await buildRelease(arch);
+      process.stdout.write(
+        `${r.tarball}: ${(r.compressed / 1e6).toFixed(1)} MB, ${(r.unpacked / 1e6).toFixed(1)} MB unpacked; libraries: ${r.libraries.join(' ')}\n`,
+      );
+    }
     return 0;
   }
   const results: VariantResult[] = [];

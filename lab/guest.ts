@@ -159,18 +159,18 @@ export function aptArchOptions(arch: Arch): string[] {
  * then a walk of its answer that follows only the chosen alternatives and skips
  * DENIED_PACKAGES (apt's own recursion also wanders into debconf's dependencies).
  */
-export function resolvePackages(arch: Arch): string[] {
+export function resolvePackages(arch: Arch, roots: readonly string[] = ROOT_PACKAGES): string[] {
   let text: string;
   try {
-    text = execFileSync('apt-cache', [...aptArchOptions(arch), ...APT_DEPENDS_FLAGS, '--recurse', ...ROOT_PACKAGES], {
+    text = execFileSync('apt-cache', [...aptArchOptions(arch), ...APT_DEPENDS_FLAGS, '--recurse', ...roots], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
       maxBuffer: 64 << 20,
     });
   } catch (e) {
-    throw new LabError(`apt-cache cannot resolve ${ROOT_PACKAGES.join(' ')} for ${DEB_ARCH[arch]} (run apt-get update?): ${String((e as { stderr?: string }).stderr ?? e).trim()}`);
+    throw new LabError(`apt-cache cannot resolve ${roots.join(' ')} for ${DEB_ARCH[arch]} (run apt-get update?): ${String((e as { stderr?: string }).stderr ?? e).trim()}`);
   }
-  return closure(parseAptDepends(text), ROOT_PACKAGES, DEB_ARCH[arch]);
+  return closure(parseAptDepends(text), roots, DEB_ARCH[arch]);
 }
 
 /** The packages reachable from `roots` in a parsed `apt-cache depends --recurse` answer. */
@@ -209,15 +209,16 @@ export function parsePrintUris(text: string): DebFile[] {
  * The exact .deb files for `arch`. apt's answer only changes when its lists do, so it
  * is cached against the lists directory's mtime (apt-get update renames into it).
  */
-export function guestPackages(arch: Arch, cache = cacheDir()): DebFile[] {
+export function guestPackages(arch: Arch, cache = cacheDir(), roots: readonly string[] = ROOT_PACKAGES): DebFile[] {
   const stampPath = '/var/lib/apt/lists';
   const stamp = existsSync(stampPath) ? String(statSync(stampPath).mtimeMs) : 'none';
-  const file = join(ensureDir(join(cache, 'guest', arch)), 'packages.json');
+  const name = roots === ROOT_PACKAGES ? 'packages.json' : `packages-${roots.join('+')}.json`;
+  const file = join(ensureDir(join(cache, 'guest', arch)), name);
   if (existsSync(file)) {
     const c = JSON.parse(readFileSync(file, 'utf8')) as { stamp: string; version: number; debs: DebFile[] };
     if (c.stamp === stamp && c.version === GUEST_SCRIPT_VERSION) return c.debs;
   }
-  const pkgs = resolvePackages(arch);
+  const pkgs = resolvePackages(arch, roots);
   const text = execFileSync('apt-get', [...aptArchOptions(arch), 'download', '--print-uris', ...pkgs], { encoding: 'utf8' });
   const debs = parsePrintUris(text).sort((a, b) => a.file.localeCompare(b.file));
   if (debs.length !== pkgs.length) {
@@ -277,13 +278,13 @@ function labFiles(): { rel: string; data: Buffer; mode: number }[] {
 }
 
 /** Writes `data` to `path` atomically. */
-function writeAtomic(path: string, data: Uint8Array): void {
+export function writeAtomic(path: string, data: Uint8Array): void {
   writeFileSync(`${path}.tmp`, data);
   renameSync(`${path}.tmp`, path);
 }
 
 /** Removes the other `<kind>-<key>.cpio.gz` files beside `keep`: old layers are never reused. */
-function pruneLayers(dir: string, kind: string, keep: string): void {
+export function pruneLayers(dir: string, kind: string, keep: string): void {
   for (const f of readdirSync(dir)) {
     if (f.startsWith(`${kind}-`) && f.endsWith('.cpio.gz') && join(dir, f) !== keep) rmSync(join(dir, f), { force: true });
   }
@@ -315,7 +316,7 @@ export async function fromMirror(what: string, mirror: string, log: string, atte
   if (!ok) throw new LabError(`${what} failed ${attempts()} times: is ${mirror} reachable? (last: ${last})`, log);
 }
 
-async function fetchDebs(arch: Arch, debs: DebFile[], cache: string, log: string): Promise<string> {
+export async function fetchDebs(arch: Arch, debs: DebFile[], cache: string, log: string): Promise<string> {
   const dir = ensureDir(join(cache, 'guest', 'debs', DEB_ARCH[arch]));
   const missing = debs.filter((d) => !existsSync(join(dir, d.file)));
   if (missing.length > 0) {
@@ -341,7 +342,7 @@ async function fetchDebs(arch: Arch, debs: DebFile[], cache: string, log: string
   return dir;
 }
 
-async function fetchKoffi(arch: Arch, cache: string, log: string): Promise<string> {
+export async function fetchKoffi(arch: Arch, cache: string, log: string): Promise<string> {
   const version = koffiVersion();
   const dir = ensureDir(join(cache, 'guest', 'npm'));
   const name = `${KOFFI_PACKAGE[arch].replace('@', '').replace('/', '-')}-${version}.tgz`;
@@ -362,6 +363,18 @@ async function fetchKoffi(arch: Arch, cache: string, log: string): Promise<strin
   return tgz;
 }
 
+/**
+ * koffi for `arch` in `nodeModules`: its JavaScript from the host's node_modules
+ * (less what it does not run with), and its native build for `arch` beside it,
+ * where koffi's loader requires it (@koromix/koffi-linux-<arch>).
+ */
+export function installKoffi(arch: Arch, koffiTgz: string, nodeModules: string): void {
+  execFileSync('cp', ['-a', join(repoRoot, 'node_modules', 'koffi'), join(nodeModules, 'koffi')]);
+  for (const sub of ['doc', 'vendor', 'src/koffi/src/abi']) rmSync(join(nodeModules, 'koffi', sub), { recursive: true, force: true });
+  const native = ensureDir(join(nodeModules, KOFFI_PACKAGE[arch]));
+  execFileSync('tar', ['-xzf', koffiTgz, '-C', native, '--strip-components=1']);
+}
+
 /** base layer: packages unpacked with dpkg-deb, pruned, plus koffi. */
 async function buildBase(arch: Arch, key: string, debs: DebFile[], out: string, cache: string, log: string): Promise<void> {
   const debDir = await fetchDebs(arch, debs, cache, log);
@@ -377,10 +390,7 @@ async function buildBase(arch: Arch, key: string, debs: DebFile[], out: string, 
     const opt = ensureDir(join(root, 'opt', 'hardboot', 'node_modules'));
     // koffi's JS from the host's node_modules, and its native build for this arch
     // beside it, where koffi's loader requires it (@koromix/koffi-linux-<arch>).
-    execFileSync('cp', ['-a', join(repoRoot, 'node_modules', 'koffi'), join(opt, 'koffi')]);
-    for (const sub of ['doc', 'vendor', 'src/koffi/src/abi']) rmSync(join(opt, 'koffi', sub), { recursive: true, force: true });
-    const native = ensureDir(join(opt, KOFFI_PACKAGE[arch]));
-    execFileSync('tar', ['-xzf', koffiTgz, '-C', native, '--strip-components=1']);
+    installKoffi(arch, koffiTgz, opt);
     const entries: CpioEntry[] = [
       ...DEV_NODES,
       ...entriesFromDir(root),

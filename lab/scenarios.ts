@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Arch, LabError, cacheDir, ensureDir, formatDuration } from './env.js';
 import { GuestImage } from './guest.js';
 import { KernelArtifacts } from './kernel.js';
+import { releaseInitrd } from './release.js';
 import { QemuOptions, RunResult, qemuCommand, runQemu } from './qemu.js';
 import { readFileSync as readFile, writeFileSync } from 'node:fs';
 import { RUNNING_BOARD, runningPhoneDtb, storedDtb } from './guest.js';
@@ -52,6 +53,8 @@ export interface Scenario {
   summary: string;
   /** The guest needs /usr/bin/hardboot (dist/hardboot.mjs). */
   needsBundle: boolean;
+  /** Boot this initrd instead of the lab guest's (built on demand, e.g. the release's). */
+  initrd?: (arch: Arch, guest: GuestImage) => Promise<string>;
   variants(arch: Arch): Variant[];
 }
 
@@ -514,6 +517,33 @@ export const SCENARIOS: readonly Scenario[] = [
     ],
   },
   {
+    name: 'release',
+    summary: 'the self-contained release (npm run release) unpacked at /data/hardboot on a busybox-only root with no C library: --version, doctor, then a hardboot',
+    needsBundle: true,
+    initrd: (arch, guest) => releaseInitrd(arch, guest),
+    variants: (arch) => [
+      {
+        label: '',
+        args: boardArgs(arch),
+        markers: ['init', 'release-root', 'release-version', 'release-doctor', 'hardboot-page', 'hardboot-load', 'hardboot-exec', ...STORED_KERNEL],
+        forbidden: ['done', 'hardboot-rejected'],
+        timeoutMs: HARDBOOT_TIMEOUT_MS,
+        dtbRandomness: true,
+        reboot: true,
+        resets: 1,
+      },
+      {
+        label: 'kexec',
+        args: ['kexec'],
+        markers: ['init', 'release-root', 'release-version', 'kexec-load', 'kexec-exec', ...SECOND_KERNEL],
+        forbidden: ['done'],
+        timeoutMs: KEXEC_TIMEOUT_MS,
+        dtbRandomness: true,
+        reboot: false,
+      },
+    ],
+  },
+  {
     name: 'bench',
     summary: 'wall time and peak RSS of hardboot -l vs kexec-tools kexec -l in the guest (npm run bench:lab)',
     needsBundle: true,
@@ -574,6 +604,16 @@ export async function runScenario(
 ): Promise<VariantResult[]> {
   const logs = ensureDir(join(opts.cache ?? cacheDir(), 'logs'));
   const results: VariantResult[] = [];
+  let initrd = guest.initrd;
+  if (scenario.initrd) {
+    try {
+      initrd = await scenario.initrd(arch, guest);
+    } catch (e) {
+      if (!(e instanceof LabError)) throw e;
+      const log = e.log ?? join(logs, `lab-${scenario.name}-${arch}.log`);
+      return [{ scenario: scenario.name, arch, variant: '', log, ok: false, durationMs: 0, reason: e.message }];
+    }
+  }
   for (const v of scenario.variants(arch)) {
     const name = [scenario.name, arch, v.label].filter(Boolean).join('-');
     const serialLog = join(logs, `lab-${name}.log`);
@@ -590,7 +630,7 @@ export async function runScenario(
     const qo: QemuOptions = {
       arch,
       kernel: v.kernel ?? kernel.image,
-      initrd: v.secondInitrd ? guest.secondInitrd : guest.initrd,
+      initrd: v.secondInitrd ? guest.secondInitrd : initrd,
       ...(v.dtb ? { dtb: v.dtb } : {}),
       append: guestAppend(scenario.script ?? scenario.name, v),
       serialLog,

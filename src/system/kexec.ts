@@ -26,6 +26,9 @@ interface Libc {
 
 let libc: Libc | undefined;
 
+/** Where the C library is looked for, in order (null: the symbols already in the process). */
+const LIBC_CANDIDATES: readonly (string | null)[] = [null, 'libc.so.6', 'libc.so'];
+
 async function load(): Promise<Libc> {
   if (libc) return libc;
   let koffi: typeof import('koffi');
@@ -36,7 +39,25 @@ async function load(): Promise<Libc> {
       `cannot load koffi, the FFI library hardboot calls the kernel through (${(e as Error).message}); install it beside hardboot: npm install koffi`,
     );
   }
-  const c = koffi.load('libc.so.6');
+  // The C library Node itself runs on, whichever it is (glibc, musl, Android's bionic):
+  // the process's own symbols first, then glibc's and the generic soname by name.
+  let c: ReturnType<typeof koffi.load> | undefined;
+  const tried: string[] = [];
+  for (const name of LIBC_CANDIDATES) {
+    try {
+      c = koffi.load(name);
+      c.func('int reboot(int)');
+      break;
+    } catch (e) {
+      c = undefined;
+      tried.push(`${name ?? 'the running process'}: ${(e as Error).message}`);
+    }
+  }
+  if (!c) {
+    throw new SystemError(
+      `cannot find the C library's syscall(), reboot() and sync() (${tried.join('; ')}); run hardboot with a Node built for this system, or the self-contained release`,
+    );
+  }
   koffi.struct('kexec_segment', { buf: 'const void *', bufsz: 'size_t', mem: 'uintptr_t', memsz: 'size_t' });
   libc = {
     syscall: c.func('long syscall(long, ...)') as Libc['syscall'],

@@ -17,7 +17,7 @@
 #                             (hardboot-el2: the PSCI conduit must be the machine's, smc)
 #   expect-refused            the kernel cannot hardboot (hardboot-mem): --load-hardboot
 #                             must exit 5 with the kernel's reason, and load nothing
-[ -x /usr/bin/hardboot ] || fail "no /usr/bin/hardboot in the guest (dist/hardboot.mjs was not built)"
+command -v hardboot >/dev/null || fail "no hardboot in the guest (dist/hardboot.mjs was not built)"
 [ -r /sys/kernel/kexec_hardboot ] || fail "no /sys/kernel/kexec_hardboot: the lab kernel was built without CONFIG_KEXEC_HARDBOOT"
 memmin=
 memmax=

@@ -1,6 +1,6 @@
 # kexec: our tool, the same job as kexec-tools.sh. HB_ARGS may hold
 #   dtb-file   pass --dtb=<a copy of /sys/firmware/fdt> instead of using the running tree
-[ -x /usr/bin/hardboot ] || fail "no /usr/bin/hardboot in the guest (dist/hardboot.mjs was not built)"
+command -v hardboot >/dev/null || fail "no hardboot in the guest (dist/hardboot.mjs was not built)"
 append="console=ttyAMA0 panic=-1 hb.marker=second"
 dtb=
 for a in $HB_ARGS; do

@@ -1,0 +1,288 @@
+/**
+ * The self-contained release: `release/hardboot-<version>-linux-<arch>.tar.gz`,
+ * one directory that runs on any Linux userland of that architecture, whatever
+ * its C library or lack of one (Android's bionic, musl, a busybox initramfs):
+ *
+ *   bin/hardboot      POSIX sh launcher: the bundled loader runs the bundled Node
+ *                     with the bundled libraries, so nothing of the host's /lib is used
+ *   node/bin/node     Debian's Node (the same packages the lab guest runs)
+ *   lib/              the dynamic loader and exactly the libraries Node and koffi need
+ *                     (the DT_NEEDED closure), stripped
+ *   node_modules/     koffi and its native build for the architecture
+ *   hardboot.mjs      the tool (dist/hardboot.mjs)
+ *   LICENSE, licenses/  hardboot's licence, and the copyright file of every package
+ *
+ * The packages come from Debian through the lab's own resolution and download
+ * (lab/guest.ts), so the release and the lab guest run the same Node.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { Arch, LabError, cacheDir, ensureDir, repoRoot, sha256 } from './env.js';
+import { entriesFromDir, gzipCpio } from './cpio.js';
+import { GuestImage, fetchDebs, fetchKoffi, guestPackages, installKoffi, pruneLayers, writeAtomic } from './guest.js';
+import { Progress } from './progress.js';
+
+/** Bumped when the release's layout changes: part of the cache key. */
+const RELEASE_FORMAT = 2;
+
+/** The roots of the release's package closure: Node, and what it links. */
+const RELEASE_ROOTS = ['nodejs'] as const;
+
+/** Debian's multiarch triplet and glibc's dynamic loader for each arch. */
+const TRIPLET: Record<Arch, string> = { arm64: 'aarch64-linux-gnu', arm: 'arm-linux-gnueabihf' };
+export const LOADER: Record<Arch, string> = { arm64: 'ld-linux-aarch64.so.1', arm: 'ld-linux-armhf.so.3' };
+
+/**
+ * Debian builds Node with some builtins kept outside libnode (acorn, undici,
+ * cjs-module-lexer), at absolute paths under /usr/share/nodejs/ that Node reads
+ * when it starts, before any script runs. A phone has no /usr. The release
+ * rewrites each of those paths in libnode to one of the same length relative
+ * to the release's directory (the launcher starts Node there) and ships the files.
+ */
+export const DEBIAN_BUILTINS = '/usr/share/nodejs/';
+export const RELEASE_BUILTINS = 'node/share/nodejs/';
+
+/**
+ * `lib` with every NUL-terminated string that starts with DEBIAN_BUILTINS and
+ * names a .js file rewritten to start with RELEASE_BUILTINS (the same length,
+ * so nothing moves); returns the rewritten copy and the original paths.
+ */
+export function relocateBuiltins(lib: Uint8Array): { lib: Uint8Array; paths: string[] } {
+  const from = Buffer.from(DEBIAN_BUILTINS, 'latin1');
+  const to = Buffer.from(RELEASE_BUILTINS, 'latin1');
+  if (from.length !== to.length) throw new Error('relocateBuiltins: the prefixes must be the same length');
+  const out = Buffer.from(lib);
+  const paths: string[] = [];
+  for (let i = out.indexOf(from); i >= 0; i = out.indexOf(from, i + 1)) {
+    if (i > 0 && out[i - 1] !== 0) continue; // inside a longer string (e.g. the build configuration)
+    const end = out.indexOf(0, i);
+    if (end < 0) break;
+    const path = out.subarray(i, end).toString('latin1');
+    if (!/^[\x21-\x7e]+\.js$/.test(path)) continue;
+    paths.push(path);
+    to.copy(out, i);
+  }
+  return { lib: out, paths };
+}
+
+/** Run by Node before hardboot.mjs: back to the directory the user ran hardboot from. */
+export const CHDIR_PRELOAD = `// The release's launcher starts Node in the release's directory (where Node finds the
+// builtins Debian keeps outside libnode); back to the caller's directory before anything runs.
+'use strict';
+const dir = process.env.HARDBOOT_CWD;
+delete process.env.HARDBOOT_CWD;
+if (dir) {
+  try {
+    process.chdir(dir);
+  } catch (e) {
+    process.stderr.write('hardboot: cannot return to ' + dir + ': ' + e.message + '\\n');
+    process.exit(1);
+  }
+}
+`;
+
+/**
+ * The launcher for `arch`: plain POSIX sh, as busybox, toybox/mksh and dash run it.
+ * It finds its directory through PATH and symlinks (a link in /system/bin or
+ * /usr/local/bin to it works), then has the bundled loader run the bundled Node
+ * in that directory, which returns to the caller's before hardboot runs.
+ */
+export function launcher(arch: Arch): string {
+  return `#!/bin/sh
+# hardboot, self-contained: the bundled dynamic loader runs the bundled Node with
+# the bundled libraries (nothing of the host's /lib is used), on hardboot.mjs.
+case "$0" in
+*/*) self=$0 ;;
+*) self=$(command -v -- "$0") || exit 127 ;;
+esac
+while [ -L "$self" ]; do
+	link=$(readlink "$self") || exit 1
+	case "$link" in
+	/*) self=$link ;;
+	*) self=\${self%/*}/$link ;;
+	esac
+done
+HARDBOOT_CWD=$(pwd) || exit 1
+export HARDBOOT_CWD
+cd "\${self%/*}/.." || exit 1
+root=$(pwd) || exit 1
+exec "$root/lib/${LOADER[arch]}" --library-path "$root/lib" "$root/node/bin/node" \\
+	--require "$root/node/chdir.cjs" "$root/hardboot.mjs" "$@"
+`;
+}
+
+/** The DT_NEEDED entries of an ELF file, as `readelf -d` prints them. */
+export function neededOf(readelfOutput: string): string[] {
+  return [...readelfOutput.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]!);
+}
+
+function readelfNeeded(file: string): string[] {
+  return neededOf(execFileSync('readelf', ['-d', '-W', file], { encoding: 'utf8' }));
+}
+
+export interface Release {
+  arch: Arch;
+  tarball: string;
+  /** Bytes of the .tar.gz, and of the unpacked directory. */
+  compressed: number;
+  unpacked: number;
+  libraries: string[];
+  /** A hash of everything that went into it. */
+  key: string;
+  /** false: the cached tarball of the same inputs was used. */
+  built: boolean;
+}
+
+function dirSize(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) n += dirSize(p);
+    else if (e.isFile()) n += statSync(p).size;
+  }
+  return n;
+}
+
+export function releaseVersion(): string {
+  return (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** Builds (or finds, when its inputs are unchanged) the release for `arch` in `outDir`. */
+export async function buildRelease(arch: Arch, outDir = join(repoRoot, 'release'), cache = cacheDir()): Promise<Release> {
+  const version = releaseVersion();
+  const name = `hardboot-${version}-linux-${arch}`;
+  const bundle = join(repoRoot, 'dist', 'hardboot.mjs');
+  if (!existsSync(bundle)) throw new LabError(`${bundle} is missing: npm run build makes it`);
+  const log = join(ensureDir(join(cache, 'logs')), `release-${arch}.log`);
+  const debs = guestPackages(arch, cache, RELEASE_ROOTS);
+  const debDir = await fetchDebs(arch, debs, cache, log);
+  const koffiTgz = await fetchKoffi(arch, cache, log);
+
+  // The cached tarball, keyed by everything that goes into it.
+  const key = sha256([
+    `release-${RELEASE_FORMAT}`, arch, version, launcher(arch), readFileSync(bundle), basename(koffiTgz),
+    ...debs.map((d) => `${d.file} ${d.sha256}`),
+  ]).slice(0, 16);
+  const cached = join(ensureDir(join(cache, 'release', arch)), `${name}-${key}.tar.gz`);
+  mkdirSync(outDir, { recursive: true });
+  const tarball = join(outDir, `${name}.tar.gz`);
+  const libsFile = `${cached}.libraries`;
+  if (existsSync(cached) && existsSync(libsFile)) {
+    copyFileSync(cached, tarball);
+    const unpacked = Number(readFileSync(`${cached}.size`, 'utf8'));
+    return { arch, tarball, key, compressed: statSync(tarball).size, unpacked, libraries: readFileSync(libsFile, 'utf8').split('\n').filter(Boolean), built: false };
+  }
+
+  const p = new Progress(`release ${name}`);
+  const work = mkdtempSync(join(ensureDir(join(cache, 'release')), `.${arch}-`));
+  try {
+    const x = join(work, 'debs');
+    for (const d of debs) execFileSync('dpkg-deb', ['-x', join(debDir, d.file), x]);
+    const r = join(work, name);
+    for (const d of ['bin', 'node/bin', 'lib', 'node_modules', 'licenses']) mkdirSync(join(r, d), { recursive: true });
+
+    copyFileSync(join(x, 'usr', 'bin', 'node'), join(r, 'node', 'bin', 'node'));
+    writeFileSync(join(r, 'node', 'chdir.cjs'), CHDIR_PRELOAD);
+    installKoffi(arch, koffiTgz, join(r, 'node_modules'));
+    // The bundled C library is glibc: koffi's musl build would never load.
+    execFileSync('find', [join(r, 'node_modules'), '-depth', '-type', 'd', '-name', 'musl_*', '-exec', 'rm', '-rf', '{}', ';']);
+    copyFileSync(bundle, join(r, 'hardboot.mjs'));
+    writeFileSync(join(r, 'bin', 'hardboot'), launcher(arch));
+    chmodSync(join(r, 'bin', 'hardboot'), 0o755);
+
+    // The libraries: the loader, then the DT_NEEDED closure of Node and koffi's native module.
+    const dirs = [join(x, 'lib', TRIPLET[arch]), join(x, 'usr', 'lib', TRIPLET[arch])];
+    const find = (soname: string): string => {
+      for (const d of dirs) if (existsSync(join(d, soname))) return join(d, soname);
+      throw new LabError(`no ${soname} in the ${arch} packages (${debs.map((d) => d.file.replace(/_.*/, '')).join(' ')})`, log);
+    };
+    const koffiNative = execFileSync('find', [join(r, 'node_modules'), '-name', '*.node'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+    if (koffiNative.length === 0) throw new LabError(`koffi's native module for ${arch} is missing`, log);
+    const libraries = new Set<string>([LOADER[arch]]);
+    const todo = [join(r, 'node', 'bin', 'node'), ...koffiNative];
+    for (let f = todo.pop(); f !== undefined; f = todo.pop()) {
+      for (const so of readelfNeeded(f)) {
+        if (libraries.has(so)) continue;
+        libraries.add(so);
+        todo.push(find(so));
+      }
+    }
+    for (const so of libraries) copyFileSync(find(so), join(r, 'lib', so)); // copyFileSync follows symlinks
+    const libnode = [...libraries].find((so) => so.startsWith('libnode.so'));
+    if (libnode) {
+      const { lib, paths } = relocateBuiltins(readFileSync(join(r, 'lib', libnode)));
+      writeFileSync(join(r, 'lib', libnode), lib);
+      for (const path of paths) {
+        const src = join(x, path);
+        if (!existsSync(src)) throw new LabError(`${libnode} loads ${path} at start-up, and no package of the closure has it`, log);
+        const dst = join(r, RELEASE_BUILTINS, path.slice(DEBIAN_BUILTINS.length));
+        mkdirSync(dirname(dst), { recursive: true });
+        copyFileSync(src, dst);
+      }
+    }
+    const cross = arch === 'arm64' ? 'aarch64-linux-gnu-strip' : 'arm-linux-gnueabihf-strip';
+    for (const f of [join(r, 'node', 'bin', 'node'), ...[...libraries].filter((so) => so !== LOADER[arch]).map((so) => join(r, 'lib', so))]) {
+      execFileSync(cross, ['--strip-unneeded', f], { stdio: 'ignore' });
+    }
+
+    // Licences: hardboot's, koffi's, and every package's copyright file.
+    copyFileSync(join(repoRoot, 'LICENSE'), join(r, 'LICENSE'));
+    copyFileSync(join(repoRoot, 'node_modules', 'koffi', 'LICENSE.txt'), join(r, 'licenses', 'koffi.txt'));
+    for (const d of readdirSync(join(x, 'usr', 'share', 'doc'))) {
+      const c = join(x, 'usr', 'share', 'doc', d, 'copyright');
+      if (existsSync(c)) copyFileSync(c, join(r, 'licenses', `${d}.copyright`));
+    }
+
+    for (const f of readdirSync(join(cache, 'release', arch))) rmSync(join(cache, 'release', arch, f), { force: true });
+    execFileSync('tar', ['-czf', `${cached}.tmp`, '--owner=0', '--group=0', '--sort=name', '-C', work, name]);
+    const out: Release = { arch, tarball, key, compressed: statSync(`${cached}.tmp`).size, unpacked: dirSize(r), libraries: [...libraries].sort(), built: true };
+    writeFileSync(libsFile, `${out.libraries.join('\n')}\n`);
+    writeFileSync(`${cached}.size`, String(out.unpacked));
+    renameSync(`${cached}.tmp`, cached);
+    copyFileSync(cached, tarball);
+    p.end(`done: ${basename(tarball)} ${(out.compressed / 1e6).toFixed(1)} MB (${(out.unpacked / 1e6).toFixed(1)} MB unpacked)`);
+    return out;
+  } catch (e) {
+    p.end('failed');
+    throw e;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Where the release is unpacked in the lab guest: an Android-like /data. */
+export const RELEASE_GUEST_DIR = 'data/hardboot';
+
+/**
+ * The initrd of the release scenario: the second initrd (busybox, and no C
+ * library at all), the boot layer (kernels, initrd, DTBs), the lab layer (/init
+ * and the scenario scripts) and the release unpacked at /data/hardboot. Nothing
+ * in it but the release can run Node.
+ */
+export async function releaseInitrd(arch: Arch, guest: GuestImage, cache = cacheDir()): Promise<string> {
+  const release = await buildRelease(arch, join(cache, 'release', 'out'), cache);
+  const dir = ensureDir(join(cache, 'guest', arch));
+  const layer = join(dir, `release-${release.key}.cpio.gz`);
+  if (!existsSync(layer)) {
+    const work = mkdtempSync(join(dir, '.release-'));
+    try {
+      execFileSync('tar', ['-xzf', release.tarball, '-C', work, '--strip-components=1']);
+      writeAtomic(layer, gzipCpio(entriesFromDir(work, RELEASE_GUEST_DIR)));
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+    pruneLayers(dir, 'release', layer);
+  }
+  const parts = [guest.secondInitrd, ...['boot', 'lab'].map((n) => {
+    const l = guest.layers.find((x) => x.name === n);
+    if (!l) throw new LabError(`the ${arch} guest has no ${n} layer`);
+    return l.path;
+  }), layer];
+  const out = join(dir, `initrd-release-${sha256(parts).slice(0, 16)}.cpio.gz`);
+  if (!existsSync(out)) {
+    for (const f of readdirSync(dir)) if (f.startsWith('initrd-release-')) rmSync(join(dir, f), { force: true });
+    writeAtomic(out, Buffer.concat(parts.map((f) => readFileSync(f))));
+  }
+  return out;
+}
