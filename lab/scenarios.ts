@@ -76,6 +76,11 @@ export function debianKernel(arch: Arch): string {
   }
 }
 
+/** A run that hardboots: the guest may reset (no -no-reboot), QEMU's DTB randomness on, the hardboot timeout. */
+function hardbootRun(v: Omit<Variant, 'timeoutMs' | 'dtbRandomness' | 'reboot'>): Variant {
+  return { ...v, timeoutMs: HARDBOOT_TIMEOUT_MS, dtbRandomness: true, reboot: true };
+}
+
 /** Kernel messages that mean an oops: a scenario that provokes an edge case must not show them. */
 const OOPS = ['Unable to handle kernel', 'Internal error: Oops', 'BUG: '];
 
@@ -212,27 +217,21 @@ export const SCENARIOS: readonly Scenario[] = [
     summary: 'hardboot --load-hardboot a kernel, initrd and DTB, hardboot -e: a real reset, and the boot kernel jumps to the stored kernel',
     needsBundle: true,
     variants: (arch) => [
-      {
+      hardbootRun({
         label: '',
         args: boardArgs(arch),
         markers: ['init', 'hardboot-page', 'hardboot-load', 'hardboot-exec', ...STORED_KERNEL],
         forbidden: ['done', 'hardboot-rejected'],
-        timeoutMs: HARDBOOT_TIMEOUT_MS,
-        dtbRandomness: true,
-        reboot: true,
         resets: 1,
-      },
-      {
+      }),
+      hardbootRun({
         // The cheaper boot check: only each segment's first and last 4 KiB are summed.
         label: 'edges',
         args: [...boardArgs(arch), 'edges'],
         markers: ['init', 'hardboot-check edges', 'hardboot-page', 'hardboot-load', 'hardboot-exec', ...STORED_KERNEL],
         forbidden: ['done', 'hardboot-rejected'],
-        timeoutMs: HARDBOOT_TIMEOUT_MS,
-        dtbRandomness: true,
-        reboot: true,
         resets: 1,
-      },
+      }),
     ],
   },
   {
@@ -241,18 +240,15 @@ export const SCENARIOS: readonly Scenario[] = [
     summary: 'after a hardboot, a reset from the stored kernel boots the normal kernel again (the record was used once)',
     needsBundle: true,
     variants: (arch) => [
-      {
+      hardbootRun({
         label: '',
         args: [...boardArgs(arch), 'then=reboot'],
         // The last 'init' is the normal boot kernel's /init after the second reset.
         markers: ['init', 'hardboot-load', 'hardboot-exec', ...STORED_KERNEL, 'second-reboot', 'init'],
         forbidden: ['done', 'hardboot-rejected'],
-        timeoutMs: HARDBOOT_TIMEOUT_MS,
-        dtbRandomness: true,
-        reboot: true,
         resets: 2,
         waitForExit: false,
-      },
+      }),
     ],
   },
   {
@@ -261,20 +257,17 @@ export const SCENARIOS: readonly Scenario[] = [
     summary: 'a hardboot record damaged between the reset and the boot kernel: a normal boot that logs the rejection, never a hang',
     needsBundle: true,
     variants: (arch) => [
-      {
+      hardbootRun({
         label: 'record',
         args: boardArgs(arch),
         markers: ['init', 'hardboot-load', 'hardboot-exec', 'init', `hardboot-rejected rejected record at ${hex(HARDBOOT_PAGE)}: bad checksum`],
         forbidden: ['second-init', 'done'],
-        timeoutMs: HARDBOOT_TIMEOUT_MS,
-        dtbRandomness: true,
-        reboot: true,
         // The entry point's low word, inside the checksummed record.
         qemuArgs: corruptAtReset(HARDBOOT_PAGE + 0x10, 0xdeadbeef),
         resets: 1,
         waitForExit: false,
-      },
-      {
+      }),
+      hardbootRun({
         label: 'kernel',
         args: boardArgs(arch),
         markers: [
@@ -285,15 +278,12 @@ export const SCENARIOS: readonly Scenario[] = [
           `hardboot-rejected rejected record at ${hex(HARDBOOT_PAGE)}: segment at ${boards[arch].memMin} changed`,
         ],
         forbidden: ['second-init', 'done'],
-        timeoutMs: HARDBOOT_TIMEOUT_MS,
-        dtbRandomness: true,
-        reboot: true,
         // A word of the stored kernel, which the planner puts first, at --mem-min: the
         // record is intact but the segment's sum no longer matches.
         qemuArgs: corruptAtReset(Number(boards[arch].memMin) + 0x100, 0xdeadbeef),
         resets: 1,
         waitForExit: false,
-      },
+      }),
     ],
   },
   {
@@ -302,17 +292,14 @@ export const SCENARIOS: readonly Scenario[] = [
     summary: 'hardboot --load-hardboot, hardboot -u, reset: the normal kernel boots',
     needsBundle: true,
     variants: (arch) => [
-      {
+      hardbootRun({
         label: '',
         args: [...boardArgs(arch), 'unload'],
         markers: ['init', 'hardboot-load', 'hardboot-unload', 'done', 'init'],
         forbidden: ['second-init', 'hardboot-rejected', 'hardboot-exec'],
-        timeoutMs: HARDBOOT_TIMEOUT_MS,
-        dtbRandomness: true,
-        reboot: true,
         resets: 1,
         waitForExit: false,
-      },
+      }),
     ],
   },
   {
@@ -321,7 +308,7 @@ export const SCENARIOS: readonly Scenario[] = [
     summary: 'the page inside a /reserved-memory no-map region of the boot tree: no oops, the page is taken as the board protects it, and a hardboot works',
     needsBundle: true,
     variants: (arch) => [
-      {
+      hardbootRun({
         label: '',
         args: boardArgs(arch),
         markers: [
@@ -333,12 +320,9 @@ export const SCENARIOS: readonly Scenario[] = [
           ...STORED_KERNEL,
         ],
         forbidden: ['done', 'hardboot-rejected', ...OOPS],
-        timeoutMs: HARDBOOT_TIMEOUT_MS,
-        dtbRandomness: true,
-        reboot: true,
         resets: 1,
         dtb: nomapDtb(arch),
-      },
+      }),
     ],
   },
   {
@@ -414,18 +398,15 @@ export const SCENARIOS: readonly Scenario[] = [
     summary: 'QEMU virt with virtualization=on: both kernels entered at EL2 (HYP mode on arm), the reset through SMC; the hardboot works',
     needsBundle: true,
     variants: (arch) => [
-      {
+      hardbootRun({
         label: '',
         // The stored kernel keeps the running tree: its PSCI method (smc at EL2) is the machine's.
         args: [...boardArgs(arch), 'running-dtb'],
         markers: ['init', 'hardboot-load', 'hardboot-exec', 'second-init', 'marker=stored'],
         forbidden: ['done', 'hardboot-rejected', ...OOPS],
-        timeoutMs: HARDBOOT_TIMEOUT_MS,
-        dtbRandomness: true,
-        reboot: true,
         resets: 1,
         machine: ['virtualization=on'],
-      },
+      }),
     ],
   },
   {
@@ -434,7 +415,7 @@ export const SCENARIOS: readonly Scenario[] = [
     summary: 'which reset a hardboot uses is in the log and in sysfs: QEMU 7.2 has no PSCI SYSTEM_RESET2, so the fallback, SYSTEM_RESET, does the hardboot',
     needsBundle: true,
     variants: (arch) => [
-      {
+      hardbootRun({
         label: '',
         args: boardArgs(arch),
         markers: [
@@ -446,11 +427,8 @@ export const SCENARIOS: readonly Scenario[] = [
           ...STORED_KERNEL,
         ],
         forbidden: ['done', 'hardboot-rejected', 'psci-system-reset2', ...OOPS],
-        timeoutMs: HARDBOOT_TIMEOUT_MS,
-        dtbRandomness: true,
-        reboot: true,
         resets: 1,
-      },
+      }),
     ],
   },
   {
@@ -459,16 +437,13 @@ export const SCENARIOS: readonly Scenario[] = [
     summary: 'hardboot --load-hardboot an Android boot image made by mkbootimg: kernel, ramdisk, DTB and command line from the image',
     needsBundle: true,
     variants: (arch) => [
-      {
+      hardbootRun({
         label: '',
         args: [...boardArgs(arch), 'bootimg'],
         markers: ['init', 'hardboot-load', 'hardboot-exec', 'second-init', 'marker=bootimg', 'dtb=stored'],
         forbidden: ['done', 'hardboot-rejected'],
-        timeoutMs: HARDBOOT_TIMEOUT_MS,
-        dtbRandomness: true,
-        reboot: true,
         resets: 1,
-      },
+      }),
     ],
   },
   {
@@ -477,17 +452,14 @@ export const SCENARIOS: readonly Scenario[] = [
     summary: "a guest whose tree carries qcom,msm-id hardboots with a QCDT dt.img of three DTBs: only the running board's boots",
     needsBundle: true,
     variants: (arch) => [
-      {
+      hardbootRun({
         label: '',
         args: [...boardArgs(arch), 'dtimg'],
         markers: ['init', 'hardboot-load', 'hardboot-exec', 'second-init', 'marker=dtimg', `dtb=${RUNNING_BOARD.name}`],
         forbidden: ['done', 'hardboot-rejected'],
-        timeoutMs: HARDBOOT_TIMEOUT_MS,
-        dtbRandomness: true,
-        reboot: true,
         resets: 1,
         dtb: runningPhoneDtb(arch, cacheDir()),
-      },
+      }),
     ],
   },
   {
@@ -522,16 +494,13 @@ export const SCENARIOS: readonly Scenario[] = [
     needsBundle: true,
     initrd: (arch, guest) => releaseInitrd(arch, guest),
     variants: (arch) => [
-      {
+      hardbootRun({
         label: '',
         args: boardArgs(arch),
         markers: ['init', 'release-root', 'release-version', 'release-doctor', 'hardboot-page', 'hardboot-load', 'hardboot-exec', ...STORED_KERNEL],
         forbidden: ['done', 'hardboot-rejected'],
-        timeoutMs: HARDBOOT_TIMEOUT_MS,
-        dtbRandomness: true,
-        reboot: true,
         resets: 1,
-      },
+      }),
       {
         label: 'kexec',
         args: ['kexec'],
