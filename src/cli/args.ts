@@ -5,7 +5,7 @@
  */
 import { UsageError } from '../errors.js';
 import type { Arch } from '../plan/abi.js';
-import { parseRangeList, type Range } from '../plan/memory.js';
+import { parseRangeList, type Range } from '../util/memory.js';
 
 export type Action = 'load' | 'load-hardboot' | 'exec' | 'unload' | 'status' | 'help' | 'version' | 'inspect' | 'doctor';
 

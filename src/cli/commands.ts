@@ -11,7 +11,7 @@ import { configText, kernelIkconfig, parseKernelConfig } from '../formats/ikconf
 import type { KernelImage } from '../formats/kernel.js';
 import { type DoctorInputs, type Finding, doctor as runDoctor } from '../plan/doctor.js';
 import type { Arch } from '../plan/abi.js';
-import type { MemoryMap } from '../plan/memory.js';
+import type { MemoryMap } from '../util/memory.js';
 import { type KernelInput, type Plan, plan } from '../plan/plan.js';
 import type { Host } from '../system/host.js';
 import { type Options, commandLineFrom } from './args.js';

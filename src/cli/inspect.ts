@@ -15,7 +15,7 @@ import { KERNEL_FORMATS_READ, type KernelImage, readKernel } from '../formats/ke
 import { isQcdt, parseQcdt } from '../formats/qcdt.js';
 import { view } from '../util/bytes.js';
 import { appendedDtbs, formatQcomIds, identityOf, qcomIdsOf, splitDtbs } from '../plan/board.js';
-import { formatSize } from '../plan/memory.js';
+import { formatSize } from '../util/memory.js';
 
 export interface DtbSummary {
   size: number;

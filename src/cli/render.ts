@@ -1,7 +1,7 @@
 /** The plan as a person reads it (a table and a memory picture) and as JSON. */
 import { hex } from '../errors.js';
 import type { Plan } from '../plan/plan.js';
-import { formatSize, intersect, normalize, overlaps, range, type Range } from '../plan/memory.js';
+import { formatSize, intersect, normalize, overlaps, range, type Range } from '../util/memory.js';
 
 export interface PlanJson {
   arch: string;

@@ -3,8 +3,8 @@
  * src/system/, so tests and `--dry-run` on another machine need no root.
  */
 import { FormatError } from '../errors.js';
-import type { MemoryMap, NamedRange, Range } from '../plan/memory.js';
-import { normalize } from '../plan/memory.js';
+import type { MemoryMap, NamedRange, Range } from '../util/memory.js';
+import { normalize } from '../util/memory.js';
 
 export interface IomemEntry {
   readonly start: number;

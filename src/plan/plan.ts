@@ -26,7 +26,7 @@ import {
   type MemoryMap,
   type NamedRange,
   type Range,
-} from './memory.js';
+} from '../util/memory.js';
 import { buildTrampoline } from './trampoline.js';
 
 export type SegmentKind = 'kernel' | 'initrd' | 'dtb' | 'trampoline';

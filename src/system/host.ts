@@ -21,7 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import { SystemError, UsageError } from '../errors.js';
 import type { Fdt } from '../formats/fdt.js';
 import type { Arch } from '../plan/abi.js';
-import type { MemoryMap } from '../plan/memory.js';
+import type { MemoryMap } from '../util/memory.js';
 import type { Plan } from '../plan/plan.js';
 import * as kexec from './kexec.js';
 import * as live from './live.js';

@@ -7,7 +7,7 @@ import { SystemError, withFile } from '../errors.js';
 import { type Fdt, parseFdt } from '../formats/fdt.js';
 import { memoryFromIomem, parseKernelPageSize, parseProcCmdline } from '../formats/proc.js';
 import type { Arch } from '../plan/abi.js';
-import type { MemoryMap } from '../plan/memory.js';
+import type { MemoryMap } from '../util/memory.js';
 
 export const PATHS = {
   iomem: '/proc/iomem',
