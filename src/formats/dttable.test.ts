@@ -7,7 +7,7 @@ import { concatBytes, view } from '../util/bytes.js';
 import { readFixture } from '../../test/support.js';
 import { onlyFormatErrors, same, throwsExactly } from '../../test/assert.js';
 import { DT_TABLE_MAGIC, dtTableEntryBlob, parseDtTable, writeDtTable } from './dttable.js';
-import { dtbToDts } from './fdt-tools.testkit.js';
+import { dtbToDts } from '../../test/fdt-tools.js';
 
 const angler = readFixture('dtb', 'msm8994-huawei-angler-rev-101.dtb');
 const bullhead10 = readFixture('qcom', 'msm8992-lg-bullhead-rev-10.dtb');

@@ -6,7 +6,7 @@ import { FormatError } from '../errors.js';
 import { fixture, readFixture } from '../../test/support.js';
 import { parseFdt, writeFdt } from './fdt.js';
 import { type MemoryRange, type ReservedRange, cellCounts, memoryFromFdt, memoryNodes, setMemoryReg } from './fdt-memory.js';
-import { type DtsText, dtbToDts, dtsToDtb } from './fdt-tools.testkit.js';
+import { type DtsText, dtbToDts, dtsToDtb } from '../../test/fdt-tools.js';
 
 const FIXTURES = readdirSync(fixture('dtb'))
   .filter((f) => f.endsWith('.dtb'))

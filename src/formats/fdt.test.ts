@@ -27,7 +27,7 @@ import {
   walk,
   writeFdt,
 } from './fdt.js';
-import { dtbToDts, dtsToDtb, fdtdumpHeader } from './fdt-tools.testkit.js';
+import { dtbToDts, dtsToDtb, fdtdumpHeader } from '../../test/fdt-tools.js';
 
 const FIXTURES = readdirSync(fixture('dtb'))
   .filter((f) => f.endsWith('.dtb'))

@@ -6,7 +6,7 @@ import { concatBytes, view } from '../util/bytes.js';
 import { readFixture } from '../../test/support.js';
 import { onlyFormatErrors, same, throwsExactly } from '../../test/assert.js';
 import { parseFdt } from './fdt.js';
-import { dtsToDtb } from './fdt-tools.testkit.js';
+import { dtsToDtb } from '../../test/fdt-tools.js';
 import { parseQcdt, type QcdtEntrySpec, qcdtIdsFromFdt, writeQcdt } from './qcdt.js';
 
 const angler = readFixture('dtb', 'msm8994-huawei-angler-rev-101.dtb');

@@ -8,7 +8,7 @@ import { concatBytes } from '../util/bytes.js';
 import { debianKernels, readFixture, repoRoot } from '../../test/support.js';
 import { writeDtTable, parseDtTable } from '../formats/dttable.js';
 import { parseFdt, writeFdt } from '../formats/fdt.js';
-import { dtbToDts, dtsToDtb } from '../formats/fdt-tools.testkit.js';
+import { dtbToDts, dtsToDtb } from '../../test/fdt-tools.js';
 import { readKernel } from '../formats/kernel.js';
 import { parseQcdt, qcdtIdsFromFdt, writeQcdt } from '../formats/qcdt.js';
 import {
