@@ -77,32 +77,39 @@ function fact(ins: Inspection, key: string, value: string | number | undefined):
   ins.facts.push({ key, value: typeof value === 'number' ? hex(value) : value });
 }
 
-/** A DTB's model, compatible, Qualcomm ids and RAM; a parse failure is recorded, not thrown. */
-export function summarizeDtb(dtb: Uint8Array, file: string): DtbSummary {
+/**
+ * `f()`, or `onError(e)` when it throws a FormatError: inspect reports what it
+ * cannot read and goes on. Any other error is a bug and propagates.
+ */
+function unlessFormatError<T>(f: () => T, onError: (e: FormatError) => T): T {
   try {
-    const fdt = parseFdt(dtb);
-    const id = identityOf(fdt);
-    const s: DtbSummary = { size: fdt.totalSize, compatible: id.compatible };
-    if (id.model !== undefined) s.model = id.model;
-    try {
-      const ids = qcomIdsOf(fdt);
-      if (ids) s.qcomIds = ids.map(formatQcomIds);
-    } catch (e) {
-      if (!(e instanceof FormatError)) throw e;
-      s.qcomIds = [`unreadable: ${e.inFile(file).message}`];
-    }
-    try {
-      const mem = memoryFromFdt(fdt).memory;
-      if (mem.length > 0) s.memory = mem.map((m) => `[${hex(m.start)}, ${hex(m.start + m.size)})`);
-    } catch (e) {
-      if (!(e instanceof FormatError)) throw e;
-      s.memory = [`unreadable: ${e.inFile(file).message}`];
-    }
-    return s;
+    return f();
   } catch (e) {
     if (!(e instanceof FormatError)) throw e;
-    return { size: dtb.length, compatible: [], error: e.inFile(file).message };
+    return onError(e);
   }
+}
+
+/** A DTB's model, compatible, Qualcomm ids and RAM; a parse failure is recorded, not thrown. */
+export function summarizeDtb(dtb: Uint8Array, file: string): DtbSummary {
+  const unreadable = (e: FormatError) => [`unreadable: ${e.inFile(file).message}`];
+  return unlessFormatError(
+    () => {
+      const fdt = parseFdt(dtb);
+      const id = identityOf(fdt);
+      const s: DtbSummary = { size: fdt.totalSize, compatible: id.compatible };
+      if (id.model !== undefined) s.model = id.model;
+      const ids = unlessFormatError(() => qcomIdsOf(fdt)?.map(formatQcomIds), unreadable);
+      if (ids) s.qcomIds = ids;
+      const memory = unlessFormatError(
+        () => memoryFromFdt(fdt).memory.map((m) => `[${hex(m.start)}, ${hex(m.start + m.size)})`),
+        unreadable,
+      );
+      if (memory.length > 0) s.memory = memory;
+      return s;
+    },
+    (e) => ({ size: dtb.length, compatible: [], error: e.inFile(file).message }),
+  );
 }
 
 function kernelDetail(k: KernelImage): string[] {
@@ -120,29 +127,32 @@ function kernelDetail(k: KernelImage): string[] {
 
 /** The kernel inside `bytes`, its appended DTBs and IKCONFIG, as items; notes instead of errors. */
 function kernelItems(bytes: Uint8Array, label: string, offset: number | undefined, ins: Inspection, read?: KernelImage): void {
-  let k: KernelImage;
-  try {
-    k = read ?? readKernel(bytes);
-  } catch (e) {
-    if (!(e instanceof FormatError)) throw e;
-    ins.items.push({ label, ...(offset === undefined ? {} : { offset }), size: bytes.length, detail: [`not a kernel we read: ${e.found}`] });
-    return;
-  }
+  const at = offset === undefined ? {} : { offset };
+  const k = unlessFormatError<KernelImage | undefined>(
+    () => read ?? readKernel(bytes),
+    (e) => {
+      ins.items.push({ label, ...at, size: bytes.length, detail: [`not a kernel we read: ${e.found}`] });
+      return undefined;
+    },
+  );
+  if (!k) return;
   const detail = kernelDetail(k);
-  try {
-    const ik = kernelIkconfig(bytes, k);
-    detail.push(ik.config ? `IKCONFIG: ${formatSize(ik.config.gz.length)} gzip config embedded` : 'IKCONFIG: none (built without CONFIG_IKCONFIG)');
-  } catch (e) {
-    if (!(e instanceof FormatError)) throw e;
-    detail.push(`IKCONFIG: not readable (${e.found})`);
-  }
-  ins.items.push({ label, ...(offset === undefined ? {} : { offset }), size: bytes.length, detail });
-  try {
-    appendedDtbs(bytes, k).forEach((dtb, i) => ins.items.push({ label: `${label}: appended DTB ${i}`, size: dtb.length, detail: [], dtb: summarizeDtb(dtb, ins.name) }));
-  } catch (e) {
-    if (!(e instanceof FormatError)) throw e;
-    ins.notes.push(`bytes after the kernel are not DTBs: ${e.inFile(ins.name).message}`);
-  }
+  detail.push(
+    unlessFormatError(
+      () => {
+        const ik = kernelIkconfig(bytes, k);
+        return ik.config ? `IKCONFIG: ${formatSize(ik.config.gz.length)} gzip config embedded` : 'IKCONFIG: none (built without CONFIG_IKCONFIG)';
+      },
+      (e) => `IKCONFIG: not readable (${e.found})`,
+    ),
+  );
+  ins.items.push({ label, ...at, size: bytes.length, detail });
+  unlessFormatError(
+    () => appendedDtbs(bytes, k).forEach((dtb, i) => ins.items.push({ label: `${label}: appended DTB ${i}`, size: dtb.length, detail: [], dtb: summarizeDtb(dtb, ins.name) })),
+    (e) => {
+      ins.notes.push(`bytes after the kernel are not DTBs: ${e.inFile(ins.name).message}`);
+    },
+  );
 }
 
 function describeBoot(b: BootImage, ins: Inspection): void {
@@ -172,12 +182,9 @@ function describeBoot(b: BootImage, ins: Inspection): void {
 
 /** Lists a table inside an image; a broken one becomes a note (the image itself was read). */
 function nested(ins: Inspection, what: string, list: () => void): void {
-  try {
-    list();
-  } catch (e) {
-    if (!(e instanceof FormatError)) throw e;
+  unlessFormatError(list, (e) => {
     ins.notes.push(`${what} is not readable: ${e.inFile(ins.name).message}`);
-  }
+  });
 }
 
 function addDtbSection(dtb: Uint8Array, label: string, offset: number, ins: Inspection): void {
@@ -186,14 +193,16 @@ function addDtbSection(dtb: Uint8Array, label: string, offset: number, ins: Insp
     nested(ins, `the ${label} DT table`, () => dtTableItems(dtb, ins, `${label} `));
     return;
   }
-  try {
-    const blobs = splitDtbs(dtb);
-    if (blobs.length === 1) ins.items.push({ label, offset, size: dtb.length, detail: [], dtb: summarizeDtb(blobs[0]!, ins.name) });
-    else blobs.forEach((b, i) => ins.items.push({ label: `${label} ${i}`, size: b.length, detail: [], dtb: summarizeDtb(b, ins.name) }));
-  } catch (e) {
-    if (!(e instanceof FormatError)) throw e;
-    ins.items.push({ label, offset, size: dtb.length, detail: [`not DTBs: ${e.inFile(ins.name).message}`] });
-  }
+  unlessFormatError(
+    () => {
+      const blobs = splitDtbs(dtb);
+      if (blobs.length === 1) ins.items.push({ label, offset, size: dtb.length, detail: [], dtb: summarizeDtb(blobs[0]!, ins.name) });
+      else blobs.forEach((b, i) => ins.items.push({ label: `${label} ${i}`, size: b.length, detail: [], dtb: summarizeDtb(b, ins.name) }));
+    },
+    (e) => {
+      ins.items.push({ label, offset, size: dtb.length, detail: [`not DTBs: ${e.inFile(ins.name).message}`] });
+    },
+  );
 }
 
 function describeVendor(v: VendorBootImage, ins: Inspection): void {
