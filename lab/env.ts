@@ -8,8 +8,9 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HardbootError } from '../src/errors.js';
+import type { Arch } from '../src/plan/abi.js';
 
-export type Arch = 'arm' | 'arm64';
+export type { Arch };
 export const ARCHES: readonly Arch[] = ['arm', 'arm64'];
 
 /** Debian's name for each architecture (apt-get download pkg:<deb>). */

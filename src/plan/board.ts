@@ -52,6 +52,7 @@ import {
 import { memoryFromFdt, setMemoryReg } from '../formats/fdt-memory.js';
 import type { KernelImage } from '../formats/kernel.js';
 import type { Qcdt } from '../formats/qcdt.js';
+import type { Arch } from './abi.js';
 
 export type MsmIdForm = 'pairs' | 'triples' | 'quad';
 
@@ -401,7 +402,7 @@ export interface BoardDef {
   names: string[];
   description: string;
   soc?: string;
-  arch?: 'arm' | 'arm64';
+  arch?: Arch;
   /** false for board-file kernels booted with ATAGs (nothing to select or copy). */
   devicetree: boolean;
   msmIdForm?: MsmIdForm;
@@ -452,7 +453,7 @@ export function parseBoards(json: unknown): BoardDef[] {
     }
     if (o['arch'] !== undefined) {
       if (o['arch'] !== 'arm' && o['arch'] !== 'arm64') bad(`${where}.arch`, '"arm" or "arm64"', o['arch']);
-      def.arch = o['arch'] as 'arm' | 'arm64';
+      def.arch = o['arch'] as Arch;
     }
     if (o['msmIdForm'] !== undefined) {
       if (!['pairs', 'triples', 'quad'].includes(o['msmIdForm'] as string)) bad(`${where}.msmIdForm`, '"pairs", "triples" or "quad"', o['msmIdForm']);

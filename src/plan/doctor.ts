@@ -19,6 +19,7 @@
 import { hex } from '../errors.js';
 import { configEnabled, configNumber, configValue, type KernelConfig } from '../formats/ikconfig.js';
 import type { HardbootSupport } from '../formats/proc.js';
+import type { Arch } from './abi.js';
 
 export const CAP_SYS_BOOT = 22;
 
@@ -40,7 +41,7 @@ export interface DoctorInputs {
   /** Where `config` came from, for the report ("/proc/config.gz", "IKCONFIG of zImage", a path). */
   configSource?: string;
   /** The architecture, when known without the config (the running machine's). */
-  arch?: 'arm' | 'arm64';
+  arch?: Arch;
   /**
    * Whether the inputs describe the running system (sysfs, /proc) or only a
    * kernel to be booted (`--config`, `--kernel`): live checks are skipped for the latter.
@@ -63,7 +64,7 @@ export interface DoctorInputs {
 }
 
 /** The architecture a config was made for. */
-export function configArch(config: KernelConfig): 'arm' | 'arm64' | undefined {
+export function configArch(config: KernelConfig): Arch | undefined {
   if (configEnabled(config, 'ARM64')) return 'arm64';
   if (configEnabled(config, 'ARM')) return 'arm';
   return undefined;
@@ -120,7 +121,7 @@ export function doctor(inputs: DoctorInputs): Finding[] {
   return out;
 }
 
-function checkConfig(c: KernelConfig, arch: 'arm' | 'arm64' | undefined, out: Finding[]): void {
+function checkConfig(c: KernelConfig, arch: Arch | undefined, out: Finding[]): void {
   const need = (id: string, name: string, why: string, severity: Severity = 'error', fix = `CONFIG_${name}=y`) =>
     out.push(finding(id, configEnabled(c, name), severity, option(c, name), why, fix));
 
