@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatBench, parseBench, parseElapsed, resetFigures, rssFactor, summarise } from './bench.js';
+import { formatBench, formatResetFigures, parseBench, parseElapsed, resetFigures, rssFactor, summarise } from './bench.js';
 
 describe('bench figures', () => {
   it('corrects the RSS unit from the 64 MiB calibration run', () => {
@@ -53,6 +53,15 @@ describe('reset figures', () => {
     });
     const cold = (ms: number) => ({ lines: [{ name: 'kernel-start', atMs: ms }] });
     assert.deepEqual(resetFigures([hb(0), hb(100), hb(50)], [cold(300), cold(200), cold(250)]), { coldMs: 250, resetMs: 600, execMs: 5800 });
+  });
+
+  it('reports the reset against the cold boot, and whether the 1.05x goal is met', () => {
+    const met = formatResetFigures('arm64', { coldMs: 1000, resetMs: 1040, execMs: 6500 });
+    assert.equal(met.length, 3);
+    assert.match(met[0]!, /^arm64 cold boot .*: 1\.00s \(median of 3\)$/);
+    assert.match(met[1]!, /: 1\.04s; ratio to the cold boot 1\.04x \(goal <= 1\.05x: met\)$/);
+    assert.match(met[2]!, /: 6\.50s$/);
+    assert.match(formatResetFigures('arm', { coldMs: 1000, resetMs: 1100, execMs: 1 })[1]!, /1\.10x \(goal <= 1\.05x: NOT met\)$/);
   });
 
   it('says what a run lacked', () => {

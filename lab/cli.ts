@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { formatBench, parseBench, resetFigures, summarise } from './bench.js';
+import { formatBench, formatResetFigures, parseBench, resetFigures, summarise } from './bench.js';
 import { ARCHES, Arch, LabError, formatDuration } from './env.js';
 import { buildGuest } from './guest.js';
 import { buildKernel } from './kernel.js';
@@ -137,13 +137,7 @@ async function run(args: Args): Promise<number> {
           if (bad) throw new LabError(`bench: ${describeResult(bad)}`, bad.log);
           return out;
         };
-        const f = resetFigures(await runs('hardboot'), await runs('boot'));
-        const s = (ms: number) => `${(ms / 1000).toFixed(2)}s`;
-        bench.push(
-          `${arch} cold boot        QEMU start → first kernel line: ${s(f.coldMs)} (median of 3)`,
-          `${arch} hardboot reset   "Starting new kernel" → stored kernel's first line: ${s(f.resetMs)}; ratio to the cold boot ${(f.resetMs / f.coldMs).toFixed(2)}x (goal <= 1.05x: ${f.resetMs <= 1.05 * f.coldMs ? 'met' : 'NOT met'})`,
-          `${arch} hardboot -e      marker before hardboot -e (Node start-up included) → stored kernel's first line: ${s(f.execMs)}`,
-        );
+        bench.push(...formatResetFigures(arch, resetFigures(await runs('hardboot'), await runs('boot'))));
       }
     }
   }
