@@ -9,6 +9,9 @@ import { parseRangeList, type Range } from '../util/memory.js';
 
 export type Action = 'load' | 'load-hardboot' | 'exec' | 'unload' | 'status' | 'help' | 'version' | 'inspect' | 'doctor';
 
+/** What parseArgs returns: the options, with the one action always set. */
+export type ParsedOptions = Options & { action: Action };
+
 export interface Options {
   action?: Action;
   kernel?: string;
@@ -288,7 +291,7 @@ function longOption(name: string, given: string): Spec {
  * options bundled (-dl) and their values attached or next (-tzImage, -t zImage);
  * "--" ends the options; options and operands in any order.
  */
-export function parseArgs(argv: readonly string[]): Options {
+export function parseArgs(argv: readonly string[]): ParsedOptions {
   const o: Options = { append: [], reuseCmdline: false, debug: false, force: false, noSync: false, dryRun: false, json: false, avoid: [], files: [] };
   const positional: string[] = [];
   let start = 0;
@@ -337,12 +340,12 @@ export function parseArgs(argv: readonly string[]): Options {
   if (o.action === 'inspect') {
     if (positional.length === 0) throw new UsageError('inspect needs a FILE');
     o.files = positional;
-    return validateSubcommand(o, ['json']);
+    return validateSubcommand({ ...o, action: 'inspect' }, ['json']);
   }
   if (o.action === 'doctor') {
     if (positional.length > 0) throw new UsageError(`doctor takes no FILE (use --config=FILE or --kernel=FILE); got '${positional[0]}'`);
     if (o.config !== undefined && o.doctorKernel !== undefined) throw new UsageError('doctor checks one thing: give --config or --kernel, not both');
-    return validateSubcommand(o, ['json', 'config', 'doctorKernel']);
+    return validateSubcommand({ ...o, action: 'doctor' }, ['json', 'config', 'doctorKernel']);
   }
   if (o.config !== undefined || o.doctorKernel !== undefined) throw new UsageError('--config and --kernel go with: hardboot doctor');
   if (positional.length > 1) throw new UsageError(`one kernel at a time; got ${positional.map((p) => `'${p}'`).join(', ')}`);
@@ -351,7 +354,7 @@ export function parseArgs(argv: readonly string[]): Options {
 }
 
 /** A subcommand takes only its own options. */
-function validateSubcommand(o: Options, allowed: (keyof Options)[]): Options {
+function validateSubcommand(o: Options & { action: 'inspect' | 'doctor' }, allowed: (keyof Options)[]): ParsedOptions {
   const given = (['dryRun', 'saveSegments', 'initrd', 'dtb', 'memory', 'memMin', 'memMax', 'commandLine', 'boardname', 'vendorBoot', 'liveDtb', 'arch', 'hardbootPage', 'pageSize', 'config', 'doctorKernel', 'json'] as const).filter(
     (k) => o[k] !== undefined && o[k] !== false && !allowed.includes(k),
   );
@@ -366,12 +369,13 @@ function flagName(key: string): string {
   return `--${spec?.long ?? key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`;
 }
 
-function validate(o: Options): Options {
+function validate(o: Options): ParsedOptions {
   const loading = o.action === 'load' || o.action === 'load-hardboot';
   if (o.kernel !== undefined && !o.action) throw new UsageError(`what to do with ${o.kernel}? add -l (load) or --load-hardboot`);
   if (loading && o.kernel === undefined) throw new UsageError(`--${o.action} needs a KERNEL file`);
   if (!loading && o.kernel !== undefined) throw new UsageError(`--${o.action} takes no KERNEL`);
-  if (!o.action) throw new UsageError('nothing to do: give -l KERNEL, --load-hardboot KERNEL, -e or -u (see hardboot --help)');
+  const action = o.action;
+  if (!action) throw new UsageError('nothing to do: give -l KERNEL, --load-hardboot KERNEL, -e or -u (see hardboot --help)');
   if (o.force && (!loading || o.dryRun)) throw new UsageError('-f loads and boots at once: it goes with -l or --load-hardboot, without --dry-run');
   if (o.noSync && !(o.action === 'exec' || o.force)) throw new UsageError('-y (no sync) goes with -e or -f');
   if (o.kernelType !== undefined && !loading) throw new UsageError('--type goes with -l or --load-hardboot');
@@ -391,7 +395,7 @@ function validate(o: Options): Options {
       throw new UsageError(`${flag} stands in for the running system when planning for another machine: use it with --dry-run`);
     }
   }
-  return o;
+  return { ...o, action };
 }
 
 /**

@@ -61,7 +61,8 @@ export async function main(argv: readonly string[], host: Host, io: Io): Promise
         // Not ready is an answer, not a failure of the tool; scripts test it with --json or this code.
         return ready(r.findings) ? EXIT_CODES.ok : EXIT_CODES.notReady;
       }
-      default: {
+      case 'load':
+      case 'load-hardboot': {
         const r = await load(o, host);
         for (const n of r.notes) io.err(`hardboot: ${n}\n`);
         const warnings = r.plan.warnings.map((w) => `hardboot: warning: ${w}\n`).join('');
@@ -78,6 +79,11 @@ export async function main(argv: readonly string[], host: Host, io: Io): Promise
         // -f: boot what was just loaded, as kexec-tools does.
         if (o.force && r.loaded) return await exec(o, host);
         return EXIT_CODES.ok;
+      }
+      default: {
+        // Every action has its case: a new one fails to compile until it gets one.
+        const unhandled: never = o.action;
+        throw new Error(`no handler for the action ${String(unhandled)}`);
       }
     }
   } catch (e) {
