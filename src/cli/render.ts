@@ -71,7 +71,7 @@ export function renderMemory(plan: Plan, width = 64): string {
     items.push({ r: range(s.mem, s.mem + s.memsz), label: s.kind, ch, rank: rank(ch) });
   }
   for (const k of plan.keepClear) {
-    const ch = k.name === 'hardboot page' ? 'H' : k.name === 'decompressor' ? 'Z' : 'A';
+    const ch = k.kind === 'hardboot-page' ? 'H' : k.kind === 'decompressor' ? 'Z' : 'A';
     items.push({ r: k, label: k.name, ch, rank: rank(ch) });
   }
   for (const r of plan.memory.reserved) items.push({ r, label: r.name, ch: 'R', rank: rank('R') });

@@ -107,7 +107,7 @@ describe('arm64 layout', () => {
     const p = arm64({ memMin: 0x50000000, hardboot: true, hardbootPage: 0x7f000000 });
     assert.equal(p.flags, 0x00b70004);
     assert.deepEqual(p.segments.map((s) => s.mem).slice(0, 3), [0x50000000, 0x51400000, 0x51580000]);
-    assert.deepEqual(p.keepClear, [{ start: 0x7f000000, end: 0x7f001000, name: 'hardboot page' }]);
+    assert.deepEqual(p.keepClear, [{ start: 0x7f000000, end: 0x7f001000, name: 'hardboot page', kind: 'hardboot-page' }]);
   });
 
   it('steps around the hardboot page', () => {
@@ -155,8 +155,8 @@ describe('arm layout', () => {
     // Page table below TEXT_OFFSET; unpacked kernel (16 MiB + 512 KiB bss) from 0x40008000 to 0x41088000,
     // overlapping the zImage, so the decompressor moves itself past it: 5 MiB + 128 KiB scratch.
     assert.deepEqual(p.keepClear, [
-      { start: 0x40004000, end: 0x40008000, name: 'decompressor' },
-      { start: 0x40508000, end: 0x415a8000, name: 'decompressor' },
+      { start: 0x40004000, end: 0x40008000, name: 'decompressor', kind: 'decompressor' },
+      { start: 0x40508000, end: 0x415a8000, name: 'decompressor', kind: 'decompressor' },
     ]);
     assert.equal(i!.mem, 0x415a8000);
     assert.equal(d!.mem, 0x415a8000 + 0x180000);

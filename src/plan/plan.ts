@@ -86,7 +86,7 @@ export interface Plan {
   readonly dtb: { readonly source: string; readonly mem: number; readonly size: number };
   readonly memory: MemoryMap;
   /** Regions the plan keeps clear besides its segments (hardboot page, decompressor, --avoid). */
-  readonly keepClear: NamedRange[];
+  readonly keepClear: KeepClear[];
   readonly warnings: string[];
 }
 
@@ -123,6 +123,11 @@ const ARM_ASSUMED_RATIO = 4;
  */
 const ARM_LOWMEM = 0x2f800000;
 
+/** A region no segment may use, and why: what code decides by (`kind`) apart from what people read (`name`). */
+export interface KeepClear extends NamedRange {
+  readonly kind: 'hardboot-page' | 'decompressor' | 'avoid';
+}
+
 export function plan(input: PlanInput): Plan {
   const { kernel, options: o } = input;
   const arch = kernel.arch;
@@ -143,10 +148,10 @@ export function plan(input: PlanInput): Plan {
     throw new PlanError('a hardboot load needs the hardboot page address (the kernel reports it; or --hardboot-page)');
   }
 
-  const keepClear: NamedRange[] = [...(o.avoid ?? [])];
+  const keepClear: KeepClear[] = (o.avoid ?? []).map((r) => ({ ...r, kind: 'avoid' }));
   if (o.hardbootPage !== undefined) {
     const p = Math.floor(o.hardbootPage / HARDBOOT_PAGE_SIZE) * HARDBOOT_PAGE_SIZE;
-    keepClear.push({ start: p, end: p + Math.max(HARDBOOT_PAGE_SIZE, page), name: 'hardboot page' });
+    keepClear.push({ start: p, end: p + Math.max(HARDBOOT_PAGE_SIZE, page), name: 'hardboot page', kind: 'hardboot-page' });
   }
 
   const ram = normalize(input.memory.ram);
@@ -213,7 +218,7 @@ export function plan(input: PlanInput): Plan {
     if (!placed) throw noSpace('the zImage and the room it unpacks into', zlen + unpacked, free, input.memory, window);
     kernelSeg = take('kernel', placed.at, z.zimage, zlen);
     free = subtract(free, placed.scratch);
-    keepClear.push(...placed.scratch.map((r) => ({ ...r, name: 'decompressor' })));
+    keepClear.push(...placed.scratch.map((r) => ({ ...r, name: 'decompressor', kind: 'decompressor' as const })));
     const lost = intersect(ram, [range(0, placed.base)]).reduce((n, r) => n + (r.end - r.start), 0);
     if (lost > 0) {
       warnings.push(
@@ -268,7 +273,7 @@ export function plan(input: PlanInput): Plan {
   }
 
   if (segments.length > KEXEC_SEGMENT_MAX) throw new PlanError(`${segments.length} segments; kexec_load takes at most ${KEXEC_SEGMENT_MAX}`);
-  checkInvariants(segments, ram, window, [...input.memory.reserved, ...keepClear.filter((k) => k.name !== 'decompressor')], page);
+  checkInvariants(segments, ram, window, [...input.memory.reserved, ...keepClear.filter((k) => k.kind !== 'decompressor')], page);
 
   return {
     arch,
