@@ -107,7 +107,7 @@ export function doctor(inputs: DoctorInputs): Finding[] {
         false,
         'warning',
         'no kernel configuration to check',
-        'the seed thread\'s one user problem was a kernel built without the options; without its config they cannot be checked',
+        'a kernel built without CONFIG_KEXEC or CONFIG_KEXEC_HARDBOOT cannot hardboot; without this kernel\'s configuration, doctor cannot check for them',
         inputs.live
           ? 'CONFIG_IKCONFIG=y and CONFIG_IKCONFIG_PROC=y (gives /proc/config.gz), or: hardboot doctor --config <.config>'
           : 'hardboot doctor --config <.config>, or --kernel <image> built with CONFIG_IKCONFIG=y',
