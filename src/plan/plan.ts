@@ -10,10 +10,10 @@ import { PlanError, hex } from '../errors.js';
 import type { Fdt } from '../formats/fdt.js';
 import type { Arm64Image } from '../formats/arm64-image.js';
 import type { ZImage } from '../formats/zimage.js';
+import { alignDown, alignUp } from '../util/bytes.js';
 import { COMMAND_LINE_SIZE, HARDBOOT_PAGE_SIZE, KEXEC_ARCH, KEXEC_HARDBOOT, KEXEC_SEGMENT_MAX, type Arch } from './abi.js';
 import { prepareDtb } from './dtb.js';
 import {
-  alignUpTo,
   covered,
   formatRange,
   formatSize,
@@ -150,7 +150,7 @@ export function plan(input: PlanInput): Plan {
 
   const keepClear: KeepClear[] = (o.avoid ?? []).map((r) => ({ ...r, kind: 'avoid' }));
   if (o.hardbootPage !== undefined) {
-    const p = Math.floor(o.hardbootPage / HARDBOOT_PAGE_SIZE) * HARDBOOT_PAGE_SIZE;
+    const p = alignDown(o.hardbootPage, HARDBOOT_PAGE_SIZE);
     keepClear.push({ start: p, end: p + Math.max(HARDBOOT_PAGE_SIZE, page), name: 'hardboot page', kind: 'hardboot-page' });
   }
 
@@ -165,7 +165,7 @@ export function plan(input: PlanInput): Plan {
   }
 
   const segments: Segment[] = [];
-  const take = (kind: SegmentKind, mem: number, bytes: Uint8Array, memsz = alignUpTo(bytes.length, page)): Segment => {
+  const take = (kind: SegmentKind, mem: number, bytes: Uint8Array, memsz = alignUp(bytes.length, page)): Segment => {
     const s: Segment = { kind, mem, memsz, bytes };
     segments.push(s);
     free = subtract(free, [range(mem, mem + memsz)]);
@@ -189,11 +189,11 @@ export function plan(input: PlanInput): Plan {
     if (img.textOffset % page !== 0) {
       throw new PlanError(`the Image's text_offset ${hex(img.textOffset)} is not a multiple of the ${page}-byte page`);
     }
-    const memsz = alignUpTo(Math.max(img.imageSize, kernel.bytes.length), page);
+    const memsz = alignUp(Math.max(img.imageSize, kernel.bytes.length), page);
     const at = lowestFit(free, memsz, { align: ARM64_KERNEL_ALIGN, offset: img.textOffset });
     if (at === undefined) throw noSpace('the kernel Image', memsz, free, input.memory, window);
     kernelSeg = take('kernel', at, kernel.bytes, memsz);
-    if (!img.placeAnywhere && at - img.textOffset !== alignDown2M(ram[0]!.start)) {
+    if (!img.placeAnywhere && at - img.textOffset !== alignDown(ram[0]!.start, ARM64_KERNEL_ALIGN)) {
       warnings.push(
         `this Image wants its base as close as possible to the start of RAM (flags bit 3 = 0); it is at ${hex(at - img.textOffset)}, RAM starts at ${hex(ram[0]!.start)}`,
       );
@@ -202,7 +202,7 @@ export function plan(input: PlanInput): Plan {
     dtbCells = 2;
   } else {
     const z = kernel.zimage;
-    const zlen = alignUpTo(z.zimage.length, page);
+    const zlen = alignUp(z.zimage.length, page);
     const unpacked = z.kernelSize ?? z.zimage.length * ARM_ASSUMED_RATIO;
     if (z.kernelSize === undefined) {
       warnings.push(`the zImage has no KRNL_SIZE tag; assuming it unpacks to at most ${ARM_ASSUMED_RATIO}× its size`);
@@ -213,7 +213,7 @@ export function plan(input: PlanInput): Plan {
       unpacked,
       page,
       textOffset: z.textOffset ?? ARM_TEXT_OFFSET,
-      scratch: alignUpTo((z.mallocSize ?? ARM_MALLOC_SIZE) + ARM_STACK_AND_BSS, page),
+      scratch: alignUp((z.mallocSize ?? ARM_MALLOC_SIZE) + ARM_STACK_AND_BSS, page),
     });
     if (!placed) throw noSpace('the zImage and the room it unpacks into', zlen + unpacked, free, input.memory, window);
     kernelSeg = take('kernel', placed.at, z.zimage, zlen);
@@ -263,7 +263,7 @@ export function plan(input: PlanInput): Plan {
     take('trampoline', at, code);
     entry = at;
     const all = segments.map((s) => range(s.mem, s.mem + s.memsz));
-    const lo = Math.floor(Math.min(...all.map((r) => r.start)) / ARM64_WINDOW_ALIGN) * ARM64_WINDOW_ALIGN;
+    const lo = alignDown(Math.min(...all.map((r) => r.start)), ARM64_WINDOW_ALIGN);
     const hi = Math.max(...all.map((r) => r.end));
     if (hi - lo > ARM64_WINDOW_SIZE) {
       throw new PlanError(
@@ -288,9 +288,6 @@ export function plan(input: PlanInput): Plan {
   };
 }
 
-function alignDown2M(n: number): number {
-  return Math.floor(n / ARM64_KERNEL_ALIGN) * ARM64_KERNEL_ALIGN;
-}
 
 /**
  * Finds the lowest place for a zImage of `zlen` bytes whose decompressor has the
@@ -307,8 +304,8 @@ function placeZImage(
   z: { zlen: number; unpacked: number; page: number; textOffset: number; scratch: number },
 ): { at: number; base: number; scratch: Range[] } | undefined {
   for (const f of normalize(free)) {
-    for (let at = alignUpTo(f.start, z.page); at + z.zlen <= f.end; at += z.page) {
-      const base = Math.floor(at / ARM_WINDOW) * ARM_WINDOW;
+    for (let at = alignUp(f.start, z.page); at + z.zlen <= f.end; at += z.page) {
+      const base = alignDown(at, ARM_WINDOW);
       if (at < base + z.textOffset) {
         at = base + z.textOffset - z.page;
         continue;
@@ -316,7 +313,7 @@ function placeZImage(
       const image = range(at, at + z.zlen);
       const self = range(at, at + z.zlen + z.scratch);
       if (!covered(self, free)) continue;
-      const run = range(base + z.textOffset - ARM_PGDIR_SIZE, base + z.textOffset + alignUpTo(z.unpacked, z.page));
+      const run = range(base + z.textOffset - ARM_PGDIR_SIZE, base + z.textOffset + alignUp(z.unpacked, z.page));
       const needs = [run];
       if (overlaps(run, image)) needs.push(range(run.end, run.end + z.zlen + z.scratch));
       const scratch = subtract([...needs, self], [image]);

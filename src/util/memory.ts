@@ -4,6 +4,7 @@
  * must avoid. All functions are pure and return new arrays.
  */
 import { hex } from '../errors.js';
+import { alignUp } from './bytes.js';
 
 export interface Range {
   readonly start: number;
@@ -82,10 +83,6 @@ export function covered(r: Range, within: readonly Range[]): boolean {
   return subtract([r], within).length === 0;
 }
 
-export function alignUpTo(n: number, align: number): number {
-  return Math.ceil(n / align) * align;
-}
-
 /**
  * The lowest address a ≥ `from`, a multiple of `align` plus `offset`, such that
  * [a, a + len) lies inside one free range. Undefined when there is none.
@@ -98,7 +95,7 @@ export function lowestFit(
   const offset = opts.offset ?? 0;
   for (const f of normalize(free)) {
     const lo = Math.max(f.start, opts.from ?? 0);
-    const a = alignUpTo(lo - offset, opts.align) + offset;
+    const a = alignUp(lo - offset, opts.align) + offset;
     if (a + len <= f.end) return a;
   }
   return undefined;
