@@ -5,7 +5,7 @@
  */
 import { FormatError, HardbootError, PlanError, SystemError, UsageError, hex, withFile } from '../errors.js';
 import type { Fdt } from '../formats/fdt.js';
-import { memoryFromFdt } from '../formats/fdt-memory.js';
+import { memoryMapFromFdt } from '../formats/fdt-memory.js';
 import type { HardbootSupport } from '../formats/proc.js';
 import { configText, kernelIkconfig, parseKernelConfig } from '../formats/ikconfig.js';
 import type { KernelImage } from '../formats/kernel.js';
@@ -149,17 +149,12 @@ function kernelInput(k: KernelImage): KernelInput {
  */
 function chooseMemory(o: Options, fdt: Fdt, host: Host, native: boolean): MemoryMap {
   if (native && !o.memory) return host.memory();
-  const m = memoryFromFdt(fdt);
-  const reserved = m.reserved.map((r) => ({ start: r.start, end: r.start + r.size, name: r.name ?? '/memreserve/' }));
+  const { ram, reserved } = memoryMapFromFdt(fdt);
   if (o.memory) return { ram: o.memory, reserved, source: '--memory, DTB /reserved-memory' };
-  if (m.memory.length === 0) {
+  if (ram.length === 0) {
     throw new FormatError('FDT', 0, 'a /memory node with a non-empty reg', 'none (the bootloader fills it in? give --memory=START-END)');
   }
-  return {
-    ram: m.memory.map((r) => ({ start: r.start, end: r.start + r.size })),
-    reserved,
-    source: 'DTB /memory and /reserved-memory',
-  };
+  return { ram, reserved, source: 'DTB /memory and /reserved-memory' };
 }
 
 /** One file of `hardboot inspect`: what it is, or why it could not be read. */

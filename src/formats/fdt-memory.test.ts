@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { FormatError } from '../errors.js';
 import { fixture, readFixture } from '../../test/support.js';
 import { parseFdt, writeFdt } from './fdt.js';
-import { type MemoryRange, type ReservedRange, cellCounts, memoryFromFdt, memoryNodes, setMemoryReg } from './fdt-memory.js';
+import { type MemoryRange, type ReservedRange, cellCounts, memoryFromFdt, memoryMapFromFdt, memoryNodes, setMemoryReg } from './fdt-memory.js';
 import { type DtsText, dtbToDts, dtsToDtb } from '../../test/fdt-tools.js';
 
 const FIXTURES = readdirSync(fixture('dtb'))
@@ -54,6 +54,19 @@ function memoryFromDtcText(t: DtsText): { memory: MemoryRange[]; reserved: Reser
   }
   return { memory, reserved };
 }
+
+describe('memoryMapFromFdt', () => {
+  it('gives dtc\'s ranges as [start, end), reserved ones named by node or /memreserve/', () => {
+    for (const name of FIXTURES) {
+      const fromDtc = memoryFromDtcText(dtbToDts(readFixture('dtb', name)));
+      assert.deepEqual(memoryMapFromFdt(parseFdt(readFixture('dtb', name))), {
+        ram: fromDtc.memory.map((r) => ({ start: r.start, end: r.start + r.size })),
+        reserved: fromDtc.reserved.map((r) => ({ start: r.start, end: r.start + r.size, name: r.name ?? '/memreserve/' })),
+      }, name);
+    }
+    assert.deepEqual(memoryMapFromFdt(parseFdt(readFixture('dtb', 'qemu-virt-arm64.dtb'))), { ram: [{ start: 0x40000000, end: 0x80000000 }], reserved: [] });
+  });
+});
 
 describe('memoryFromFdt', () => {
   for (const name of FIXTURES) {

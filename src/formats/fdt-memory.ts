@@ -9,6 +9,7 @@
  */
 import { FormatError, hex } from '../errors.js';
 import { safeNumber, view } from '../util/bytes.js';
+import type { NamedRange, Range } from '../util/memory.js';
 import type { Fdt, FdtNode } from './fdt.js';
 import { cells, getProp, propError, propOffset, readU32, setProp, stringValue } from './fdt.js';
 
@@ -90,6 +91,19 @@ export function memoryFromFdt(fdt: Fdt): FdtMemory {
     }
   }
   return { memory, reserved };
+}
+
+/**
+ * The tree's memory in the shape the running system's memory map has (what
+ * /proc/iomem's reader returns): RAM from the memory nodes; reserved from
+ * /memreserve/ and /reserved-memory, named by their node.
+ */
+export function memoryMapFromFdt(fdt: Fdt): { ram: Range[]; reserved: NamedRange[] } {
+  const m = memoryFromFdt(fdt);
+  return {
+    ram: m.memory.map((r) => ({ start: r.start, end: r.start + r.size })),
+    reserved: m.reserved.map((r) => ({ start: r.start, end: r.start + r.size, name: r.name ?? '/memreserve/' })),
+  };
 }
 
 /**
