@@ -128,6 +128,112 @@ export interface KeepClear extends NamedRange {
   readonly kind: 'hardboot-page' | 'decompressor' | 'avoid';
 }
 
+/** A plan being built: the RAM still free, the segments so far, and what to report. */
+interface Layout {
+  readonly input: PlanInput;
+  readonly page: number;
+  /** All RAM, normalized. */
+  readonly ram: Range[];
+  /** --mem-min … --mem-max. */
+  readonly window: Range;
+  /** Where segments may still go. */
+  free: Range[];
+  readonly segments: Segment[];
+  readonly keepClear: KeepClear[];
+  readonly warnings: string[];
+}
+
+/** Adds a segment at `mem` and takes its bytes out of the free RAM. */
+function take(l: Layout, kind: SegmentKind, mem: number, bytes: Uint8Array, memsz = alignUp(bytes.length, l.page)): Segment {
+  const s: Segment = { kind, mem, memsz, bytes };
+  l.segments.push(s);
+  l.free = subtract(l.free, [range(mem, mem + memsz)]);
+  return s;
+}
+
+/** The lowest free place for `len` bytes at or after `from` (else anywhere), below `limit` when given. */
+function place(l: Layout, what: string, len: number, align: number, from: number, limit?: number): number {
+  const usable = limit === undefined ? l.free : intersect(l.free, [range(0, limit)]);
+  const at = lowestFit(usable, len, { align, from }) ?? lowestFit(usable, len, { align });
+  if (at === undefined) throw noSpace(what, len, l.free, l.input.memory, l.window);
+  return at;
+}
+
+/** Where the kernel went, and what the rest of the plan needs from that. */
+interface KernelPlacement {
+  readonly segment: Segment;
+  /** The entry point (arm64: replaced by the trampoline's once it is placed). */
+  readonly entry: number;
+  /** Cells of /chosen/linux,initrd-start and -end. */
+  readonly dtbCells: 1 | 2;
+  /** The initrd and DTB must lie below this (arm: the unpacked kernel's lowmem). */
+  readonly lowLimit?: number;
+}
+
+/** arm64: the Image at a 2 MiB boundary + text_offset (Documentation/arch/arm64/booting.rst). */
+function placeArm64Kernel(l: Layout, kernel: Extract<KernelInput, { arch: 'arm64' }>): KernelPlacement {
+  const { page } = l;
+  const img = kernel.image;
+  if (img.bigEndian) throw new PlanError('big-endian arm64 kernels are not supported (Image flags bit 0 is set)');
+  if (img.textOffset % page !== 0) {
+    throw new PlanError(`the Image's text_offset ${hex(img.textOffset)} is not a multiple of the ${page}-byte page`);
+  }
+  const memsz = alignUp(Math.max(img.imageSize, kernel.bytes.length), page);
+  const at = lowestFit(l.free, memsz, { align: ARM64_KERNEL_ALIGN, offset: img.textOffset });
+  if (at === undefined) throw noSpace('the kernel Image', memsz, l.free, l.input.memory, l.window);
+  const segment = take(l, 'kernel', at, kernel.bytes, memsz);
+  if (!img.placeAnywhere && at - img.textOffset !== alignDown(l.ram[0]!.start, ARM64_KERNEL_ALIGN)) {
+    l.warnings.push(
+      `this Image wants its base as close as possible to the start of RAM (flags bit 3 = 0); it is at ${hex(at - img.textOffset)}, RAM starts at ${hex(l.ram[0]!.start)}`,
+    );
+  }
+  return { segment, entry: 0, dtbCells: 2 };
+}
+
+/** arm: the zImage where its decompressor has the room it needs (placeZImage). */
+function placeZImageKernel(l: Layout, kernel: Extract<KernelInput, { arch: 'arm' }>): KernelPlacement {
+  const { page, input } = l;
+  const z = kernel.zimage;
+  const zlen = alignUp(z.zimage.length, page);
+  const unpacked = z.kernelSize ?? z.zimage.length * ARM_ASSUMED_RATIO;
+  if (z.kernelSize === undefined) {
+    l.warnings.push(`the zImage has no KRNL_SIZE tag; assuming it unpacks to at most ${ARM_ASSUMED_RATIO}× its size`);
+  }
+  const anywhere = subtract(l.ram, [...input.memory.reserved, ...l.keepClear]);
+  const placed = placeZImage(l.free, anywhere, {
+    zlen,
+    unpacked,
+    page,
+    textOffset: z.textOffset ?? ARM_TEXT_OFFSET,
+    scratch: alignUp((z.mallocSize ?? ARM_MALLOC_SIZE) + ARM_STACK_AND_BSS, page),
+  });
+  if (!placed) throw noSpace('the zImage and the room it unpacks into', zlen + unpacked, l.free, input.memory, l.window);
+  const segment = take(l, 'kernel', placed.at, z.zimage, zlen);
+  l.free = subtract(l.free, placed.scratch);
+  l.keepClear.push(...placed.scratch.map((r) => ({ ...r, name: 'decompressor', kind: 'decompressor' as const })));
+  const lost = intersect(l.ram, [range(0, placed.base)]).reduce((n, r) => n + (r.end - r.start), 0);
+  if (lost > 0) {
+    l.warnings.push(
+      `the zImage at ${hex(placed.at)} unpacks the kernel to ${hex(placed.base + (z.textOffset ?? ARM_TEXT_OFFSET))}: that kernel will not use the ${formatSize(lost)} of RAM below ${hex(placed.base)}`,
+    );
+  }
+  return { segment, entry: placed.at, dtbCells: 1, lowLimit: placed.base + ARM_LOWMEM };
+}
+
+/** arm64 after the DTB: the entry trampoline, and the one-window check. Returns the entry point. */
+function finishArm64(l: Layout, dtbAt: number, kernelSeg: Segment): number {
+  const code = buildTrampoline(dtbAt, kernelSeg.mem);
+  const at = place(l, 'the entry trampoline', code.length, l.page, dtbAt);
+  take(l, 'trampoline', at, code);
+  const all = l.segments.map((s) => range(s.mem, s.mem + s.memsz));
+  const lo = alignDown(Math.min(...all.map((r) => r.start)), ARM64_WINDOW_ALIGN);
+  const hi = Math.max(...all.map((r) => r.end));
+  if (hi - lo > ARM64_WINDOW_SIZE) {
+    throw new PlanError(`the kernel and initrd must lie in one 1 GiB-aligned 32 GiB window; this plan spans ${formatRange(range(lo, hi))}`);
+  }
+  return at;
+}
+
 export function plan(input: PlanInput): Plan {
   const { kernel, options: o } = input;
   const arch = kernel.arch;
@@ -157,90 +263,31 @@ export function plan(input: PlanInput): Plan {
   const ram = normalize(input.memory.ram);
   if (ram.length === 0) throw new PlanError(`no RAM in the memory map (${input.memory.source})`);
   const window = range(o.memMin ?? 0, o.memMax === undefined ? Number.MAX_SAFE_INTEGER : o.memMax + 1);
-  let free = subtract(intersect(ram, [window]), [...input.memory.reserved, ...keepClear]);
+  const free = subtract(intersect(ram, [window]), [...input.memory.reserved, ...keepClear]);
   if (free.length === 0) {
     throw new PlanError(
       `no usable RAM in ${formatRange(window)} (--mem-min/--mem-max); RAM from ${input.memory.source} is ${ram.map(formatRange).join(', ')}`,
     );
   }
 
-  const segments: Segment[] = [];
-  const take = (kind: SegmentKind, mem: number, bytes: Uint8Array, memsz = alignUp(bytes.length, page)): Segment => {
-    const s: Segment = { kind, mem, memsz, bytes };
-    segments.push(s);
-    free = subtract(free, [range(mem, mem + memsz)]);
-    return s;
-  };
-  const place = (what: string, len: number, align: number, from: number, limit?: number): number => {
-    const usable = limit === undefined ? free : intersect(free, [range(0, limit)]);
-    const at = lowestFit(usable, len, { align, from }) ?? lowestFit(usable, len, { align });
-    if (at === undefined) throw noSpace(what, len, free, input.memory, window);
-    return at;
-  };
-
-  let entry: number;
-  let dtbCells: 1 | 2;
-  let lowLimit: number | undefined;
-  let kernelSeg: Segment;
-
-  if (kernel.arch === 'arm64') {
-    const img = kernel.image;
-    if (img.bigEndian) throw new PlanError('big-endian arm64 kernels are not supported (Image flags bit 0 is set)');
-    if (img.textOffset % page !== 0) {
-      throw new PlanError(`the Image's text_offset ${hex(img.textOffset)} is not a multiple of the ${page}-byte page`);
-    }
-    const memsz = alignUp(Math.max(img.imageSize, kernel.bytes.length), page);
-    const at = lowestFit(free, memsz, { align: ARM64_KERNEL_ALIGN, offset: img.textOffset });
-    if (at === undefined) throw noSpace('the kernel Image', memsz, free, input.memory, window);
-    kernelSeg = take('kernel', at, kernel.bytes, memsz);
-    if (!img.placeAnywhere && at - img.textOffset !== alignDown(ram[0]!.start, ARM64_KERNEL_ALIGN)) {
-      warnings.push(
-        `this Image wants its base as close as possible to the start of RAM (flags bit 3 = 0); it is at ${hex(at - img.textOffset)}, RAM starts at ${hex(ram[0]!.start)}`,
-      );
-    }
-    entry = 0; // set once the trampoline is placed
-    dtbCells = 2;
-  } else {
-    const z = kernel.zimage;
-    const zlen = alignUp(z.zimage.length, page);
-    const unpacked = z.kernelSize ?? z.zimage.length * ARM_ASSUMED_RATIO;
-    if (z.kernelSize === undefined) {
-      warnings.push(`the zImage has no KRNL_SIZE tag; assuming it unpacks to at most ${ARM_ASSUMED_RATIO}× its size`);
-    }
-    const anywhere = subtract(ram, [...input.memory.reserved, ...keepClear]);
-    const placed = placeZImage(free, anywhere, {
-      zlen,
-      unpacked,
-      page,
-      textOffset: z.textOffset ?? ARM_TEXT_OFFSET,
-      scratch: alignUp((z.mallocSize ?? ARM_MALLOC_SIZE) + ARM_STACK_AND_BSS, page),
-    });
-    if (!placed) throw noSpace('the zImage and the room it unpacks into', zlen + unpacked, free, input.memory, window);
-    kernelSeg = take('kernel', placed.at, z.zimage, zlen);
-    free = subtract(free, placed.scratch);
-    keepClear.push(...placed.scratch.map((r) => ({ ...r, name: 'decompressor', kind: 'decompressor' as const })));
-    const lost = intersect(ram, [range(0, placed.base)]).reduce((n, r) => n + (r.end - r.start), 0);
-    if (lost > 0) {
-      warnings.push(
-        `the zImage at ${hex(placed.at)} unpacks the kernel to ${hex(placed.base + (z.textOffset ?? ARM_TEXT_OFFSET))}: that kernel will not use the ${formatSize(lost)} of RAM below ${hex(placed.base)}`,
-      );
-    }
-    entry = placed.at;
-    dtbCells = 1;
-    lowLimit = placed.base + ARM_LOWMEM;
-  }
+  const l: Layout = { input, page, ram, window, free, segments: [], keepClear, warnings };
+  const k = kernel.arch === 'arm64' ? placeArm64Kernel(l, kernel) : placeZImageKernel(l, kernel);
+  const { segments } = l;
+  const kernelSeg = k.segment;
+  const lowLimit = k.lowLimit;
+  let entry = k.entry;
 
   let initrdRange: Range | undefined;
   if (input.initrd) {
-    const at = place('the initrd', input.initrd.length, page, kernelSeg.mem + kernelSeg.memsz, lowLimit);
-    take('initrd', at, input.initrd);
+    const at = place(l, 'the initrd', input.initrd.length, page, kernelSeg.mem + kernelSeg.memsz, lowLimit);
+    take(l, 'initrd', at, input.initrd);
     initrdRange = range(at, at + input.initrd.length);
   }
 
   const prepared = prepareDtb(input.dtb.fdt, {
     ...(o.commandLine !== undefined ? { commandLine: o.commandLine } : {}),
     ...(initrdRange ? { initrd: initrdRange } : {}),
-    initrdCells: dtbCells,
+    initrdCells: k.dtbCells,
     ...(o.entropy ? { entropy: o.entropy } : {}),
     padding: o.dtbPadding ?? DEFAULT_DTB_PADDING,
   });
@@ -254,23 +301,9 @@ export function plan(input: PlanInput): Plan {
     throw new PlanError(`the device tree is ${prepared.bytes.length} bytes; arm64 kernels accept at most 2 MiB`);
   }
   const lastEnd = segments[segments.length - 1]!;
-  const dtbAt = place('the device tree', prepared.bytes.length, page, lastEnd.mem + lastEnd.memsz, lowLimit);
-  take('dtb', dtbAt, prepared.bytes);
-
-  if (kernel.arch === 'arm64') {
-    const code = buildTrampoline(dtbAt, kernelSeg.mem);
-    const at = place('the entry trampoline', code.length, page, dtbAt);
-    take('trampoline', at, code);
-    entry = at;
-    const all = segments.map((s) => range(s.mem, s.mem + s.memsz));
-    const lo = alignDown(Math.min(...all.map((r) => r.start)), ARM64_WINDOW_ALIGN);
-    const hi = Math.max(...all.map((r) => r.end));
-    if (hi - lo > ARM64_WINDOW_SIZE) {
-      throw new PlanError(
-        `the kernel and initrd must lie in one 1 GiB-aligned 32 GiB window; this plan spans ${formatRange(range(lo, hi))}`,
-      );
-    }
-  }
+  const dtbAt = place(l, 'the device tree', prepared.bytes.length, page, lastEnd.mem + lastEnd.memsz, lowLimit);
+  take(l, 'dtb', dtbAt, prepared.bytes);
+  if (kernel.arch === 'arm64') entry = finishArm64(l, dtbAt, kernelSeg);
 
   if (segments.length > KEXEC_SEGMENT_MAX) throw new PlanError(`${segments.length} segments; kexec_load takes at most ${KEXEC_SEGMENT_MAX}`);
   checkInvariants(segments, ram, window, [...input.memory.reserved, ...keepClear.filter((k) => k.kind !== 'decompressor')], page);
