@@ -130,7 +130,7 @@ export { doctor, ready, type Finding, type DoctorInputs, type Severity } from '.
 
 // The commands, as the CLI runs them, and their output.
 export { main, VERSION, type Io } from './cli/main.js';
-export { parseArgs, helpText, type Options, type Action } from './cli/args.js';
+export { parseArgs, helpText, type Options, type ParsedOptions, type Action } from './cli/args.js';
 export { load, exec, unload, inspect, doctor as doctorCommand, type LoadResult, type InspectResult } from './cli/commands.js';
 export { describeFile, renderInspection, type Inspection, type InspectionItem, type DtbSummary } from './cli/inspect.js';
 export { planJson, renderPlan, type PlanJson } from './cli/render.js';
