@@ -14,6 +14,7 @@ import type { Arch } from '../plan/abi.js';
 import type { MemoryMap } from '../util/memory.js';
 import { type KernelInput, type Plan, plan } from '../plan/plan.js';
 import type { Host } from '../system/host.js';
+import { PATHS, machineName } from '../system/live.js';
 import { type Options, commandLineFrom } from './args.js';
 import { chosenBootargs } from '../formats/fdt.js';
 import { type Inspection, describeFile } from './inspect.js';
@@ -38,7 +39,7 @@ export async function load(o: Options, host: Host): Promise<LoadResult> {
   const running = host.arch();
   const arch = o.arch ?? running;
   if (!arch) {
-    throw new UsageError(`this machine is ${process.arch}: hardboot loads arm and arm64 kernels; plan for one with --dry-run --arch=arm|arm64`);
+    throw new UsageError(`this machine is ${machineName()}: hardboot loads arm and arm64 kernels; plan for one with --dry-run --arch=arm|arm64`);
   }
   const native = arch === running;
 
@@ -132,7 +133,7 @@ export function status(host: Host): { loaded: boolean } {
 
 export async function unload(host: Host): Promise<{ unloaded: true }> {
   const arch = host.arch();
-  if (!arch) throw new SystemError(`this machine is ${process.arch}: there is no arm or arm64 kexec image to unload`);
+  if (!arch) throw new SystemError(`this machine is ${machineName()}: there is no arm or arm64 kexec image to unload`);
   await host.kernel.unload(arch);
   return { unloaded: true };
 }
@@ -173,15 +174,6 @@ export function inspect(o: Options, host: Host): InspectResult[] {
   });
 }
 
-/** The files `hardboot doctor` reads on the running system. */
-export const DOCTOR_FILES = {
-  configGz: '/proc/config.gz',
-  kexecLoaded: '/sys/kernel/kexec_loaded',
-  fdt: '/sys/firmware/fdt',
-  status: '/proc/self/status',
-  lockdown: '/sys/kernel/security/lockdown',
-  loadDisabled: '/proc/sys/kernel/kexec_load_disabled',
-} as const;
 
 /**
  * `hardboot doctor`: is this kernel (running, or a .config / kernel image given)
@@ -203,18 +195,18 @@ export function doctor(o: Options, host: Host): { findings: Finding[]; inputs: O
     const found = withFile(path, () => kernelIkconfig(bytes));
     inputs = { live: false, configSource: `IKCONFIG of ${path} (${found.path})`, ...(found.config ? { config: parseKernelConfig(found.config.text) } : {}) };
   } else {
-    const gz = host.sysFile(DOCTOR_FILES.configGz);
+    const gz = host.sysFile(PATHS.configGz);
     const arch = host.arch();
     inputs = {
       live: true,
-      ...(gz ? { config: withFile(DOCTOR_FILES.configGz, () => parseKernelConfig(configText(gz))), configSource: DOCTOR_FILES.configGz } : {}),
+      ...(gz ? { config: withFile(PATHS.configGz, () => parseKernelConfig(configText(gz))), configSource: PATHS.configGz } : {}),
       ...(arch ? { arch } : {}),
       ...liveHardboot(host),
-      ...opt('kexecLoaded', text(DOCTOR_FILES.kexecLoaded)),
-      firmwareFdt: host.sysFile(DOCTOR_FILES.fdt) !== undefined,
-      ...opt('procStatus', text(DOCTOR_FILES.status)),
-      ...opt('lockdown', text(DOCTOR_FILES.lockdown)),
-      ...opt('kexecLoadDisabled', text(DOCTOR_FILES.loadDisabled)),
+      ...opt('kexecLoaded', text(PATHS.kexecLoaded)),
+      firmwareFdt: host.sysFile(PATHS.fdt) !== undefined,
+      ...opt('procStatus', text(PATHS.status)),
+      ...opt('lockdown', text(PATHS.lockdown)),
+      ...opt('kexecLoadDisabled', text(PATHS.loadDisabled)),
     };
   }
   const { config: _config, ...shown } = inputs;

@@ -32,6 +32,7 @@ import {
 } from '../plan/board.js';
 import boardsJson from '../plan/boards.json' with { type: 'json' };
 import type { Host } from '../system/host.js';
+import { PATHS } from '../system/live.js';
 import type { Options } from './args.js';
 
 export interface Inputs {
@@ -169,7 +170,7 @@ function chooseDtb(
           : `planning for ${o.arch} on another machine: give the device tree with --dtb=FILE`,
       );
     }
-    return { fdt: host.fdt(), source: 'running (/sys/firmware/fdt)', file: '/sys/firmware/fdt' };
+    return { fdt: host.fdt(), source: `running (${PATHS.fdt})`, file: PATHS.fdt };
   }
   if (candidates.length === 1 && !board) {
     const c = candidates[0]!;

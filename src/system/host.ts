@@ -182,7 +182,7 @@ export function makeOutputDirectory(dir: string): void {
  * a directory (page, flag, record_version, reset, status, takeover, check) from
  * the series' second version on, a single file holding the page before it.
  */
-export const HARDBOOT_SYSFS = '/sys/kernel/kexec_hardboot';
+export const HARDBOOT_SYSFS = live.PATHS.hardboot;
 const HARDBOOT_FILES = ['page', 'flag', 'record_version', 'reset', 'status', 'takeover', 'check'] as const;
 
 /** Reads HARDBOOT_SYSFS in either form; undefined when the kernel has no hardboot. */

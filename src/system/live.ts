@@ -9,12 +9,19 @@ import { memoryFromIomem, parseKernelPageSize, parseProcCmdline } from '../forma
 import type { Arch } from '../plan/abi.js';
 import type { MemoryMap } from '../util/memory.js';
 
+/** Every file of the running system that hardboot reads: the one table of them. */
 export const PATHS = {
   iomem: '/proc/iomem',
   cmdline: '/proc/cmdline',
   fdt: '/sys/firmware/fdt',
   kexecLoaded: '/sys/kernel/kexec_loaded',
   smaps: '/proc/self/smaps',
+  /** CONFIG_KEXEC_HARDBOOT's directory (a single file before the series' second version). */
+  hardboot: '/sys/kernel/kexec_hardboot',
+  configGz: '/proc/config.gz',
+  status: '/proc/self/status',
+  lockdown: '/sys/kernel/security/lockdown',
+  loadDisabled: '/proc/sys/kernel/kexec_load_disabled',
 } as const;
 
 function read(path: string, what: string): Buffer {
@@ -57,6 +64,11 @@ export function kexecLoaded(path: string = PATHS.kexecLoaded): boolean {
 export function livePageSize(): number {
   const text = read(PATHS.smaps, 'the page size').toString('utf8');
   return withFile(PATHS.smaps, () => parseKernelPageSize(text));
+}
+
+/** The machine hardboot runs on, as Node names it (x64, arm64, arm, …), for messages. */
+export function machineName(): string {
+  return process.arch;
 }
 
 /** The machine hardboot runs on, in the planner's terms. */
