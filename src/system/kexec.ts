@@ -97,6 +97,34 @@ export function explainErrno(call: string, errno: number, flags: number): string
   }
 }
 
+/** The kexec_load(2) call a plan makes, as data: what a failed call reports. */
+export interface KexecCall {
+  readonly entry: number;
+  readonly flags: number;
+  readonly segments: readonly { readonly mem: number; readonly memsz: number; readonly bufsz: number }[];
+}
+
+export function kexecCallOf(plan: Plan): KexecCall {
+  return { entry: plan.entry, flags: plan.flags, segments: plan.segments.map((s) => ({ mem: s.mem, memsz: s.memsz, bufsz: s.bytes.length })) };
+}
+
+/** One line: kexec_load(entry, nr_segments, [mem+memsz (bufsz bytes), …], flags). */
+export function formatKexecCall(c: KexecCall): string {
+  const segs = c.segments.map((s) => `${hex(s.mem)}+${hex(s.memsz)} (${s.bufsz} bytes)`).join(', ');
+  return `kexec_load(entry ${hex(c.entry)}, ${c.segments.length} segments [${segs}], flags ${hex(c.flags)})`;
+}
+
+/** A kexec_load(2) the kernel refused: the reason, and the whole call. */
+export class KexecLoadError extends SystemError {
+  constructor(
+    message: string,
+    errno: number,
+    readonly call: KexecCall,
+  ) {
+    super(`${message}\n  the call: ${formatKexecCall(call)}`, errno);
+  }
+}
+
 /** Loads the plan's segments: the one kexec_load(2) call. */
 export async function kexecLoad(plan: Plan): Promise<void> {
   const c = await load();
@@ -104,7 +132,7 @@ export async function kexecLoad(plan: Plan): Promise<void> {
   const r = c.syscall(syscallNumber(), 'uintptr_t', plan.entry, 'unsigned long', segs.length, 'kexec_segment *', segs, 'unsigned long', plan.flags);
   if (Number(r) !== 0) {
     const errno = c.errno();
-    throw new SystemError(explainErrno('kexec_load', errno, plan.flags), errno);
+    throw new KexecLoadError(explainErrno('kexec_load', errno, plan.flags), errno, kexecCallOf(plan));
   }
 }
 
