@@ -12,7 +12,7 @@ import { UsageError } from '../errors.js';
 import { fixture } from '../../test/support.js';
 import { fakeHost, run } from '../../test/host.js';
 import { makeArm64Image } from '../../test/kernels.js';
-import { parseAddress, parseArgs } from './args.js';
+import { OPTIONS, parseAddress, parseArgs } from './args.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'hb-args-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -169,5 +169,51 @@ describe('inspect of several files', () => {
     assert.deepEqual([out[1].exitCode, out[2].exitCode], [3, 5]);
     assert.match(out[3].format, /arm64 Image kernel/);
     assert.equal(r.err.split('\n').filter(Boolean).length, 2);
+  });
+});
+
+describe('which options go with which action (the uses column of OPTIONS)', () => {
+  const SAMPLE: Record<string, string> = { ADDR: '0x1000', 'START-END[,…]': '0x0-0xfff', 'arm|arm64': 'arm64', BYTES: '4096' };
+  const word = (s: (typeof OPTIONS)[number]) => (s.kind === 'flag' ? `--${s.long}` : `--${s.long}=${SAMPLE[s.arg!] ?? 'x'}`);
+  const ACTIONS = [
+    { action: 'exec', argv: ['-e'] },
+    { action: 'unload', argv: ['-u'] },
+    { action: 'status', argv: ['-S'] },
+    { action: 'inspect', argv: ['inspect', 'file'] },
+    { action: 'doctor', argv: ['doctor'] },
+    { action: 'load', argv: ['-l', 'Image', '--dry-run', '--arch=arm64'] },
+  ] as const;
+
+  it('refuses each option for every action it does not go with, and takes it for the ones it does', () => {
+    let refused = 0;
+    for (const s of OPTIONS.filter((o) => o.uses)) {
+      for (const a of ACTIONS) {
+        const argv = [...a.argv, word(s)];
+        if (s.uses!.includes(a.action)) {
+          assert.doesNotThrow(() => parseArgs(argv), argv.join(' '));
+          continue;
+        }
+        refused++;
+        const name = a.action === 'inspect' || a.action === 'doctor' ? a.action : `--${a.action}`;
+        assert.throws(
+          () => parseArgs(argv),
+          (e: unknown) =>
+            e instanceof UsageError &&
+            (e.message === `${name} does not take --${s.long}` || (['config', 'kernel'].includes(s.long) && e.message === '--config and --kernel go with: hardboot doctor')),
+          argv.join(' '),
+        );
+      }
+    }
+    assert.ok(refused > 80, `only ${refused} refusals checked`);
+  });
+
+  it('names every option that does not belong, once each, in the order given', () => {
+    assert.throws(() => parseArgs(['doctor', '--append=a', '--avoid=0x0-0xfff', '--append=b']), { message: 'doctor does not take --append, --avoid' });
+    assert.throws(() => parseArgs(['-e', '--initrd=i', '--ramdisk=r']), { message: '--exec does not take --initrd, --ramdisk' });
+  });
+
+  it('lets help and version take anything', () => {
+    assert.equal(parseArgs(['--help', '--dry-run', '--initrd=x']).action, 'help');
+    assert.equal(parseArgs(['-v', '--mem-min=0x1000']).action, 'version');
   });
 });

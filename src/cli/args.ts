@@ -57,8 +57,13 @@ interface Spec {
   kind: Kind;
   arg?: string;
   help: string;
+  /** The actions this option goes with; absent: any (the actions themselves, and what is accepted or refused for kexec-tools). */
+  uses?: readonly Action[];
   apply: (o: Options, v: string | undefined, name: string) => void;
 }
+
+/** The options of a load: they shape the plan. */
+const LOADING: readonly Action[] = ['load', 'load-hardboot'];
 
 function action(a: Action) {
   return (o: Options, _v: string | undefined, name: string): void => {
@@ -183,10 +188,11 @@ export const OPTIONS: readonly Spec[] = [
     help: 'Refused (MultiROM\'s fork): no ATAGs, the DTB is placed by the planner.',
     apply: refused("(MultiROM's fork) puts the ATAGs or DTB at ADDR", 'it boots device-tree kernels and places the DTB itself: bound it with --mem-min/--mem-max'),
   },
-  { long: 'initrd', kind: 'value', arg: 'FILE', help: 'The initramfs for the new kernel.', apply: (o, v) => (o.initrd = v) },
-  { long: 'ramdisk', kind: 'value', arg: 'FILE', help: 'Same as --initrd.', apply: (o, v) => (o.initrd = v) },
+  { long: 'initrd', uses: LOADING, kind: 'value', arg: 'FILE', help: 'The initramfs for the new kernel.', apply: (o, v) => (o.initrd = v) },
+  { long: 'ramdisk', uses: LOADING, kind: 'value', arg: 'FILE', help: 'Same as --initrd.', apply: (o, v) => (o.initrd = v) },
   {
     long: 'dtb',
+    uses: LOADING,
     kind: 'optional',
     arg: 'FILE',
     help: 'Device tree to boot with. Without FILE: the DTB appended to the zImage, else the running tree. Not given: the running tree (/sys/firmware/fdt).',
@@ -195,39 +201,43 @@ export const OPTIONS: readonly Spec[] = [
       o.dtb = v ?? true;
     },
   },
-  { long: 'command-line', kind: 'value', arg: 'TEXT', help: 'The new kernel command line.', apply: (o, v, n) => (o.commandLine = commandLineText(n, v!)) },
+  { long: 'command-line', uses: LOADING, kind: 'value', arg: 'TEXT', help: 'The new kernel command line.', apply: (o, v, n) => (o.commandLine = commandLineText(n, v!)) },
   {
     long: 'append',
+    uses: LOADING,
     kind: 'value',
     arg: 'TEXT',
     help: 'Append TEXT to the command line (after --command-line or --reuse-cmdline; alone it is the whole line, as in kexec-tools).',
     apply: (o, v, n) => o.append.push(commandLineText(n, v!)),
   },
-  { long: 'reuse-cmdline', kind: 'flag', help: 'Start from the running kernel\'s /proc/cmdline.', apply: (o) => (o.reuseCmdline = true) },
-  { long: 'mem-min', kind: 'value', arg: 'ADDR', help: 'Lowest physical address a segment may use.', apply: (o, v, n) => (o.memMin = parseAddress(n, v!)) },
-  { long: 'mem-max', kind: 'value', arg: 'ADDR', help: 'Highest physical address a segment may use (inclusive).', apply: (o, v, n) => (o.memMax = parseAddress(n, v!)) },
+  { long: 'reuse-cmdline', uses: LOADING, kind: 'flag', help: 'Start from the running kernel\'s /proc/cmdline.', apply: (o) => (o.reuseCmdline = true) },
+  { long: 'mem-min', uses: LOADING, kind: 'value', arg: 'ADDR', help: 'Lowest physical address a segment may use.', apply: (o, v, n) => (o.memMin = parseAddress(n, v!)) },
+  { long: 'mem-max', uses: LOADING, kind: 'value', arg: 'ADDR', help: 'Highest physical address a segment may use (inclusive).', apply: (o, v, n) => (o.memMax = parseAddress(n, v!)) },
   {
     long: 'boardname',
+    uses: LOADING,
     kind: 'value',
     arg: 'NAME',
     help: 'The board (hammerhead, shamu, …): how to pick its DTB from a table and what to copy from the running tree.',
     apply: (o, v) => (o.boardname = v),
   },
-  { long: 'vendor-boot', kind: 'value', arg: 'FILE', help: 'The vendor_boot image that goes with a version 3/4 boot image.', apply: (o, v) => (o.vendorBoot = v) },
+  { long: 'vendor-boot', uses: LOADING, kind: 'value', arg: 'FILE', help: 'The vendor_boot image that goes with a version 3/4 boot image.', apply: (o, v) => (o.vendorBoot = v) },
   {
     long: 'live-dtb',
+    uses: LOADING,
     kind: 'value',
     arg: 'FILE',
     help: 'Stands in for the running tree (board ids, /memory) when planning for another machine.',
     apply: (o, v) => (o.liveDtb = v),
   },
-  { long: 'config', kind: 'value', arg: 'FILE', help: 'doctor: check this kernel .config (plain or gzip).', apply: (o, v) => (o.config = v) },
-  { long: 'kernel', kind: 'value', arg: 'FILE', help: 'doctor: check the configuration built into this kernel (IKCONFIG).', apply: (o, v) => (o.doctorKernel = v) },
-  { long: 'dry-run', kind: 'flag', help: 'Plan only: print the segments and a memory map; never call the kernel.', apply: (o) => (o.dryRun = true) },
-  { long: 'json', kind: 'flag', help: 'Print the plan as JSON on stdout.', apply: (o) => (o.json = true) },
-  { long: 'save-segments', kind: 'value', arg: 'DIR', help: 'Write each segment\'s exact bytes to DIR/<index>-<kind>.bin.', apply: (o, v) => (o.saveSegments = v) },
+  { long: 'config', uses: ['doctor'], kind: 'value', arg: 'FILE', help: 'doctor: check this kernel .config (plain or gzip).', apply: (o, v) => (o.config = v) },
+  { long: 'kernel', uses: ['doctor'], kind: 'value', arg: 'FILE', help: 'doctor: check the configuration built into this kernel (IKCONFIG).', apply: (o, v) => (o.doctorKernel = v) },
+  { long: 'dry-run', uses: LOADING, kind: 'flag', help: 'Plan only: print the segments and a memory map; never call the kernel.', apply: (o) => (o.dryRun = true) },
+  { long: 'json', uses: [...LOADING, 'inspect', 'doctor'], kind: 'flag', help: 'Print the plan as JSON on stdout.', apply: (o) => (o.json = true) },
+  { long: 'save-segments', uses: LOADING, kind: 'value', arg: 'DIR', help: 'Write each segment\'s exact bytes to DIR/<index>-<kind>.bin.', apply: (o, v) => (o.saveSegments = v) },
   {
     long: 'arch',
+    uses: LOADING,
     kind: 'value',
     arg: 'arm|arm64',
     help: 'Plan for this architecture instead of the running one (with --dry-run).',
@@ -238,14 +248,16 @@ export const OPTIONS: readonly Spec[] = [
   },
   {
     long: 'memory',
+    uses: LOADING,
     kind: 'value',
     arg: 'START-END[,…]',
     help: 'RAM to plan in (hex, inclusive END as /proc/iomem writes it) instead of the running system\'s.',
     apply: (o, v, n) => (o.memory = ranges(n, v!)),
   },
-  { long: 'avoid', kind: 'value', arg: 'START-END[,…]', help: 'Memory no segment may touch (repeatable).', apply: (o, v, n) => o.avoid.push(...ranges(n, v!)) },
+  { long: 'avoid', uses: LOADING, kind: 'value', arg: 'START-END[,…]', help: 'Memory no segment may touch (repeatable).', apply: (o, v, n) => o.avoid.push(...ranges(n, v!)) },
   {
     long: 'hardboot-page',
+    uses: LOADING,
     kind: 'value',
     arg: 'ADDR',
     help: 'The hardboot page address (default: what the running kernel reports in /sys/kernel/kexec_hardboot).',
@@ -253,6 +265,7 @@ export const OPTIONS: readonly Spec[] = [
   },
   {
     long: 'page-size',
+    uses: LOADING,
     kind: 'value',
     arg: 'BYTES',
     help: 'Page size of the kernel that will load the plan (default: the running one, else 4096).',
@@ -294,6 +307,7 @@ function longOption(name: string, given: string): Spec {
 export function parseArgs(argv: readonly string[]): ParsedOptions {
   const o: Options = { append: [], reuseCmdline: false, debug: false, force: false, noSync: false, dryRun: false, json: false, avoid: [], files: [] };
   const positional: string[] = [];
+  const used: Spec[] = [];
   let start = 0;
   if (argv[0] === 'inspect' || argv[0] === 'doctor') {
     o.action = argv[0];
@@ -317,12 +331,14 @@ export function parseArgs(argv: readonly string[]): ParsedOptions {
         if (value === undefined) throw new UsageError(`${name} needs a value (${spec.arg})`);
       }
       spec.apply(o, value, name);
+      used.push(spec);
     } else if (a.startsWith('-') && a.length > 1) {
       // A bundle of short options; one that takes a value takes the rest of the word, or the next word.
       for (let k = 1; k < a.length; k++) {
         const name = `-${a[k]}`;
         const spec = OPTIONS.find((s) => s.short === a[k]);
         if (!spec) throw new UsageError(`unknown option ${name} (see hardboot --help)`);
+        used.push(spec);
         if (spec.kind === 'flag') {
           spec.apply(o, undefined, name);
           continue;
@@ -340,36 +356,32 @@ export function parseArgs(argv: readonly string[]): ParsedOptions {
   if (o.action === 'inspect') {
     if (positional.length === 0) throw new UsageError('inspect needs a FILE');
     o.files = positional;
-    return validateSubcommand({ ...o, action: 'inspect' }, ['json']);
+    checkUses('inspect', used);
+    return { ...o, action: 'inspect' };
   }
   if (o.action === 'doctor') {
     if (positional.length > 0) throw new UsageError(`doctor takes no FILE (use --config=FILE or --kernel=FILE); got '${positional[0]}'`);
     if (o.config !== undefined && o.doctorKernel !== undefined) throw new UsageError('doctor checks one thing: give --config or --kernel, not both');
-    return validateSubcommand({ ...o, action: 'doctor' }, ['json', 'config', 'doctorKernel']);
+    checkUses('doctor', used);
+    return { ...o, action: 'doctor' };
   }
   if (o.config !== undefined || o.doctorKernel !== undefined) throw new UsageError('--config and --kernel go with: hardboot doctor');
   if (positional.length > 1) throw new UsageError(`one kernel at a time; got ${positional.map((p) => `'${p}'`).join(', ')}`);
   if (positional[0] !== undefined) o.kernel = positional[0];
-  return validate(o);
+  return validate(o, used);
 }
 
-/** A subcommand takes only its own options. */
-function validateSubcommand(o: Options & { action: 'inspect' | 'doctor' }, allowed: (keyof Options)[]): ParsedOptions {
-  const given = (['dryRun', 'saveSegments', 'initrd', 'dtb', 'memory', 'memMin', 'memMax', 'commandLine', 'boardname', 'vendorBoot', 'liveDtb', 'arch', 'hardbootPage', 'pageSize', 'config', 'doctorKernel', 'json'] as const).filter(
-    (k) => o[k] !== undefined && o[k] !== false && !allowed.includes(k),
-  );
-  if (o.append.length || o.reuseCmdline || o.avoid.length) given.push('commandLine');
-  if (given.length > 0) throw new UsageError(`${o.action} does not take ${given.map(flagName).join(', ')}`);
-  return o;
+/**
+ * Refuses the options that do not go with `action` (their `uses`), naming each
+ * as its table row does. Help and version take anything: they do nothing with it.
+ */
+function checkUses(action: Action, used: readonly Spec[]): void {
+  if (action === 'help' || action === 'version') return;
+  const wrong = [...new Set(used.filter((s) => s.uses && !s.uses.includes(action)).map((s) => `--${s.long}`))];
+  if (wrong.length > 0) throw new UsageError(`${action === 'inspect' || action === 'doctor' ? action : `--${action}`} does not take ${wrong.join(', ')}`);
 }
 
-function flagName(key: string): string {
-  if (key === 'doctorKernel') return '--kernel';
-  const spec = OPTIONS.find((s) => s.long.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) === key);
-  return `--${spec?.long ?? key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`;
-}
-
-function validate(o: Options): ParsedOptions {
+function validate(o: Options, used: readonly Spec[]): ParsedOptions {
   const loading = o.action === 'load' || o.action === 'load-hardboot';
   if (o.kernel !== undefined && !o.action) throw new UsageError(`what to do with ${o.kernel}? add -l (load) or --load-hardboot`);
   if (loading && o.kernel === undefined) throw new UsageError(`--${o.action} needs a KERNEL file`);
@@ -383,10 +395,7 @@ function validate(o: Options): ParsedOptions {
     throw new UsageError('--load-hardboot needs --mem-min=ADDR: the lowest address the bootloader leaves untouched across a reset');
   }
   if (o.commandLine !== undefined && o.reuseCmdline) throw new UsageError('--command-line and --reuse-cmdline both set the start of the line; give one');
-  if (!loading) {
-    const planOnly = (['dryRun', 'json', 'saveSegments', 'initrd', 'dtb', 'memory'] as const).filter((k) => o[k] !== undefined && o[k] !== false);
-    if (planOnly.length > 0) throw new UsageError(`--${o.action} does not take ${planOnly.map(flagName).join(', ')}`);
-  }
+  checkUses(action, used);
   if (o.arch && !o.dryRun && o.action !== 'help') throw new UsageError('--arch plans for another machine: use it with --dry-run');
   // A real load plans over the running system's RAM, reservations and tree, never over ones
   // named on the command line (--avoid only adds constraints, so it stays allowed).
