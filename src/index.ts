@@ -126,7 +126,7 @@ export {
 export { plan, type Plan, type PlanInput, type PlanOptions, type KernelInput, type Segment, type SegmentKind, type KeepClear } from './plan/plan.js';
 export { type Range, type NamedRange, type MemoryMap, formatRange, formatSize } from './util/memory.js';
 export { type Arch, KEXEC_ARCH, KEXEC_HARDBOOT, KEXEC_SEGMENT_MAX } from './plan/abi.js';
-export { doctor, ready, type Finding, type DoctorInputs, type Severity } from './plan/doctor.js';
+export { doctor, ready, type Finding, type DoctorInputs, type Severity } from './doctor/doctor.js';
 
 // The commands, as the CLI runs them, and their output.
 export { main, VERSION, type Io } from './cli/main.js';

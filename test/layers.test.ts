@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { repoRoot } from './support.js';
 
 /** Bottom first; a module may import its own layer and those before it. */
-const LAYERS = ['errors', 'util', 'formats', 'plan', 'system', 'cli', 'index'] as const;
+const LAYERS = ['errors', 'util', 'formats', 'plan', 'doctor', 'system', 'cli', 'index'] as const;
 
 function layerOf(file: string): number {
   const rel = relative(join(repoRoot, 'src'), file).replace(/\.ts$/, '');

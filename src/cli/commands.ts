@@ -9,7 +9,7 @@ import { memoryMapFromFdt } from '../formats/fdt-memory.js';
 import type { HardbootSupport } from '../formats/proc.js';
 import { configText, kernelIkconfig, parseKernelConfig } from '../formats/ikconfig.js';
 import type { KernelImage } from '../formats/kernel.js';
-import { type DoctorInputs, type Finding, doctor as runDoctor } from '../plan/doctor.js';
+import { type DoctorInputs, type Finding, doctor as runDoctor } from '../doctor/doctor.js';
 import type { Arch } from '../plan/abi.js';
 import type { MemoryMap } from '../util/memory.js';
 import { type KernelInput, type Plan, plan } from '../plan/plan.js';

@@ -1,6 +1,6 @@
 /** `hardboot doctor` findings as a person reads them (the findings themselves are the --json output). */
-import type { Finding } from '../plan/doctor.js';
-import { ready } from '../plan/doctor.js';
+import type { Finding } from '../doctor/doctor.js';
+import { ready } from '../doctor/doctor.js';
 
 const MARK: Record<string, string> = { ok: 'ok', error: 'ERROR', warning: 'warn', info: 'info' };
 

@@ -7,8 +7,8 @@
  */
 import { hex } from '../errors.js';
 import type { HardbootSupport } from '../formats/proc.js';
-import type { DoctorInputs, Finding } from '../plan/doctor.js';
-import { parseLockdown, parseProcStatus } from '../plan/doctor.js';
+import type { DoctorInputs, Finding } from '../doctor/doctor.js';
+import { parseLockdown, parseProcStatus } from '../formats/proc.js';
 import type { Inspection } from './inspect.js';
 import type { LoadResult } from './commands.js';
 import { planJson, type PlanJson } from './render.js';

@@ -9,7 +9,7 @@ import { helpText, parseArgs } from './args.js';
 import { doctor, exec, inspect, load, status, unload } from './commands.js';
 import { renderFindings } from './doctor-render.js';
 import { renderInspection } from './inspect.js';
-import { ready } from '../plan/doctor.js';
+import { ready } from '../doctor/doctor.js';
 import { renderPlan } from './render.js';
 import { doctorJson, inspectErrorJson, inspectionJson, loadJson } from './json.js';
 

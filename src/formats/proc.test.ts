@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { FormatError } from '../errors.js';
 import { fixture } from '../../test/support.js';
-import { hardbootFromFile, memoryFromIomem, parseHardbootDirectory, parseIomem, parseKernelPageSize, parseProcCmdline } from './proc.js';
+import { hardbootFromFile, memoryFromIomem, parseHardbootDirectory, parseHardbootSysfs, parseIomem, parseKernelPageSize, parseLockdown, parseProcCmdline, parseProcStatus } from './proc.js';
 
 const text = (name: string) => readFileSync(fixture('proc', name), 'utf8');
 
@@ -126,5 +126,22 @@ describe('/sys/kernel/kexec_hardboot', () => {
   it('reads the first series\' single file as flag 0x4', () => {
     assert.deepEqual(hardbootFromFile('0x47fff000\n', '/sys/kernel/kexec_hardboot'), { interface: 'file', page: 0x47fff000, flag: 0x4 });
     assert.throws(() => hardbootFromFile('page 1', '/x'), { message: '/x: sysfs at offset 0x0: expected a hex address such as 0x47fff000, found "page 1"' });
+  });
+});
+
+describe('/proc/self/status and the lockdown file', () => {
+  it("this test process's own /proc/self/status parses", () => {
+    const s = parseProcStatus(readFileSync('/proc/self/status', 'utf8'));
+    assert.equal(s.uid?.length, 4);
+    assert.equal(typeof s.capEff, 'bigint');
+    assert.equal(s.uid![1], process.geteuid!());
+  });
+
+  it('the small parsers', () => {
+    assert.equal(parseLockdown('[none] integrity confidentiality'), 'none');
+    assert.equal(parseLockdown('none integrity [confidentiality]\n'), 'confidentiality');
+    assert.equal(parseHardbootSysfs('0x5f000000\n'), 0x5f000000);
+    assert.equal(parseHardbootSysfs('page: 4096'), undefined); // not the kernel's format
+    assert.equal(parseHardbootSysfs('unsupported'), undefined);
   });
 });

@@ -186,3 +186,18 @@ export function hardbootFromFile(text: string, path: string): HardbootSupport {
   if (page === undefined) throw new FormatError('sysfs', 0, 'a hex address such as 0x47fff000', JSON.stringify(text.trim()), path);
   return { interface: 'file', page, flag: HARDBOOT_FLAG_6_1 };
 }
+
+/** Uid and CapEff of a /proc/<pid>/status text. */
+export function parseProcStatus(text: string): { uid?: number[]; capEff?: bigint } {
+  const out: { uid?: number[]; capEff?: bigint } = {};
+  const uid = /^Uid:\s+(.*)$/m.exec(text);
+  if (uid) out.uid = uid[1]!.trim().split(/\s+/).map(Number);
+  const cap = /^CapEff:\s+([0-9a-fA-F]+)\s*$/m.exec(text);
+  if (cap) out.capEff = BigInt(`0x${cap[1]}`);
+  return out;
+}
+
+/** The bracketed level of /sys/kernel/security/lockdown ("[none] integrity confidentiality"). */
+export function parseLockdown(text: string): string | undefined {
+  return /\[([a-z]+)\]/.exec(text)?.[1];
+}

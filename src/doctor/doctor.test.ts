@@ -4,8 +4,7 @@ import { describe, it } from 'node:test';
 import { debianKernels, fixture } from '../../test/support.js';
 import { renderFindings } from '../cli/doctor-render.js';
 import { parseKernelConfig } from '../formats/ikconfig.js';
-import { configArch, doctor, type Finding, parseLockdown, parseProcStatus, ready } from './doctor.js';
-import { parseHardbootSysfs } from '../formats/proc.js';
+import { configArch, doctor, type Finding, ready } from './doctor.js';
 
 const k = debianKernels();
 const debianArm64 = parseKernelConfig(readFileSync(k.arm64.config, 'utf8'));
@@ -105,20 +104,6 @@ describe('doctor: the running system', () => {
     assert.equal(f.get('cap-sys-boot')!.what, 'CAP_SYS_BOOT is in the effective set');
   });
 
-  it("this test process's own /proc/self/status parses", () => {
-    const s = parseProcStatus(readFileSync('/proc/self/status', 'utf8'));
-    assert.equal(s.uid?.length, 4);
-    assert.equal(typeof s.capEff, 'bigint');
-    assert.equal(s.uid![1], process.geteuid!());
-  });
-
-  it('the small parsers', () => {
-    assert.equal(parseLockdown('[none] integrity confidentiality'), 'none');
-    assert.equal(parseLockdown('none integrity [confidentiality]\n'), 'confidentiality');
-    assert.equal(parseHardbootSysfs('0x5f000000\n'), 0x5f000000);
-    assert.equal(parseHardbootSysfs('page: 4096'), undefined); // not the kernel's format
-    assert.equal(parseHardbootSysfs('unsupported'), undefined);
-  });
 });
 
 describe('renderFindings', () => {

@@ -18,8 +18,8 @@
  */
 import { hex } from '../errors.js';
 import { configEnabled, configNumber, configValue, type KernelConfig } from '../formats/ikconfig.js';
-import type { HardbootSupport } from '../formats/proc.js';
-import type { Arch } from './abi.js';
+import { type HardbootSupport, parseLockdown, parseProcStatus } from '../formats/proc.js';
+import type { Arch } from '../plan/abi.js';
 
 export const CAP_SYS_BOOT = 22;
 
@@ -68,21 +68,6 @@ export function configArch(config: KernelConfig): Arch | undefined {
   if (configEnabled(config, 'ARM64')) return 'arm64';
   if (configEnabled(config, 'ARM')) return 'arm';
   return undefined;
-}
-
-/** Uid and CapEff of a /proc/<pid>/status text. */
-export function parseProcStatus(text: string): { uid?: number[]; capEff?: bigint } {
-  const out: { uid?: number[]; capEff?: bigint } = {};
-  const uid = /^Uid:\s+(.*)$/m.exec(text);
-  if (uid) out.uid = uid[1]!.trim().split(/\s+/).map(Number);
-  const cap = /^CapEff:\s+([0-9a-fA-F]+)\s*$/m.exec(text);
-  if (cap) out.capEff = BigInt(`0x${cap[1]}`);
-  return out;
-}
-
-/** The bracketed level of /sys/kernel/security/lockdown ("[none] integrity confidentiality"). */
-export function parseLockdown(text: string): string | undefined {
-  return /\[([a-z]+)\]/.exec(text)?.[1];
 }
 
 function finding(id: string, ok: boolean, severity: Severity, what: string, why: string, fix = ''): Finding {
