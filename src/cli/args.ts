@@ -407,18 +407,6 @@ function validate(o: Options, used: readonly Spec[]): ParsedOptions {
   return { ...o, action };
 }
 
-/**
- * The command line the new kernel gets, or undefined to keep the DTB's. The
- * base is --command-line, else the running line (--reuse-cmdline) followed by
- * the boot image's own line, else the boot image's line; --append adds to it.
- */
-export function commandLineFrom(o: Options, running: () => string, bootImage?: string): string | undefined {
-  const base = o.commandLine !== undefined ? [o.commandLine] : o.reuseCmdline ? [running(), bootImage] : [bootImage];
-  const parts = [...base, ...o.append].filter((s): s is string => s !== undefined && s !== '');
-  if (parts.length === 0 && o.commandLine === undefined && !o.reuseCmdline && bootImage === undefined) return undefined;
-  return parts.join(' ');
-}
-
 export function helpText(): string {
   const rows = OPTIONS.map((s) => {
     const flag = `${s.short ? `-${s.short}, ` : '    '}--${s.long}${s.kind === 'value' ? `=${s.arg}` : s.kind === 'optional' ? `[=${s.arg}]` : ''}`;
