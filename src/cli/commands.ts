@@ -5,7 +5,6 @@
  */
 import { FormatError, HardbootError, PlanError, SystemError, UsageError, hex, withFile } from '../errors.js';
 import type { Fdt } from '../formats/fdt.js';
-import { memoryMapFromFdt } from '../formats/fdt-memory.js';
 import type { HardbootSupport } from '../formats/proc.js';
 import { configText, kernelIkconfig, parseKernelConfig } from '../formats/ikconfig.js';
 import type { KernelImage } from '../formats/kernel.js';
@@ -17,6 +16,7 @@ import type { Host } from '../system/host.js';
 import { PATHS, machineName } from '../system/live.js';
 import type { Options } from './args.js';
 import { commandLineFrom } from '../plan/cmdline.js';
+import { memoryMapFor } from '../plan/memory-map.js';
 import { chosenBootargs } from '../formats/fdt.js';
 import { type Inspection, describeFile } from './inspect.js';
 import { resolveInputs } from './inputs.js';
@@ -146,17 +146,11 @@ function kernelInput(k: KernelImage): KernelInput {
 
 /**
  * RAM: --memory, else the running system's /proc/iomem, else the DTB's /memory
- * nodes. Reserved: /proc/iomem's on the running system, else the DTB's
- * /reserved-memory and /memreserve/ (with --memory too: it replaces only RAM).
+ * nodes (memoryMapFor). Reserved: /proc/iomem's on the running system, else the DTB's.
  */
 function chooseMemory(o: Options, fdt: Fdt, host: Host, native: boolean): MemoryMap {
   if (native && !o.memory) return host.memory();
-  const { ram, reserved } = memoryMapFromFdt(fdt);
-  if (o.memory) return { ram: o.memory, reserved, source: '--memory, DTB /reserved-memory' };
-  if (ram.length === 0) {
-    throw new FormatError('FDT', 0, 'a /memory node with a non-empty reg', 'none (the bootloader fills it in? give --memory=START-END)');
-  }
-  return { ram, reserved, source: 'DTB /memory and /reserved-memory' };
+  return memoryMapFor(fdt, o.memory);
 }
 
 /** One file of `hardboot inspect`: what it is, or why it could not be read. */
