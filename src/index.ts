@@ -105,8 +105,6 @@ export {
   candidatesFromQcdt,
   candidatesFromDtTable,
   candidatesFromDtbs,
-  splitDtbs,
-  appendedDtbs,
   qcomIdsOf,
   applyLiveProps,
   parseBoards,
@@ -121,6 +119,7 @@ export {
   type MsmIdForm,
   type SelectOptions,
 } from './plan/board.js';
+export { splitDtbs, appendedDtbs } from './formats/dtb-list.js';
 
 // Planning.
 export { plan, type Plan, type PlanInput, type PlanOptions, type KernelInput, type Segment, type SegmentKind, type KeepClear } from './plan/plan.js';

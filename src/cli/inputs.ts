@@ -20,7 +20,6 @@ import { isQcdt, parseQcdt } from '../formats/qcdt.js';
 import {
   type BoardCandidate,
   type BoardDef,
-  appendedDtbs,
   applyLiveProps,
   candidatesFromDtTable,
   candidatesFromDtbs,
@@ -28,8 +27,8 @@ import {
   findBoard,
   parseBoards,
   selectBoard,
-  splitDtbs,
 } from '../plan/board.js';
+import { appendedDtbs, splitDtbs } from '../formats/dtb-list.js';
 import boardsJson from '../plan/boards.json' with { type: 'json' };
 import type { Host } from '../system/host.js';
 import { PATHS } from '../system/live.js';

@@ -14,7 +14,8 @@ import { configEnabled, configText, configValue, kernelIkconfig, looksLikeKernel
 import { KERNEL_FORMATS_READ, type KernelImage, readKernel } from '../formats/kernel.js';
 import { isQcdt, parseQcdt } from '../formats/qcdt.js';
 import { view } from '../util/bytes.js';
-import { appendedDtbs, formatQcomIds, identityOf, qcomIdsOf, splitDtbs } from '../plan/board.js';
+import { formatQcomIds, qcomIdsOf } from '../plan/board.js';
+import { appendedDtbs, identityOf, splitDtbs } from '../formats/dtb-list.js';
 import { formatSize } from '../util/memory.js';
 
 export interface DtbSummary {

@@ -11,19 +11,17 @@ import { parseFdt, writeFdt } from '../formats/fdt.js';
 import { dtbToDts, dtsToDtb } from '../../test/fdt-tools.js';
 import { readKernel } from '../formats/kernel.js';
 import { parseQcdt, qcdtIdsFromFdt, writeQcdt } from '../formats/qcdt.js';
+import { appendedDtbs, identityOf, splitDtbs } from '../formats/dtb-list.js';
 import {
-  appendedDtbs,
   applyLiveProps,
   type BoardDef,
   candidatesFromDtbs,
   candidatesFromDtTable,
   candidatesFromQcdt,
   findBoard,
-  identityOf,
   parseBoards,
   qcomIdsOf,
   selectBoard,
-  splitDtbs,
 } from './board.js';
 import { same } from '../../test/assert.js';
 

@@ -33,24 +33,21 @@
  * specific compatible wins.
  */
 import { FormatError, hex, PlanError } from '../errors.js';
-import { view } from '../util/bytes.js';
 import type { DtTable } from '../formats/dttable.js';
 import { dtTableEntryBlob } from '../formats/dttable.js';
 import {
   ensureNode,
   type Fdt,
-  FDT_MAGIC,
   type FdtProp,
   findNode,
   getProp,
   parseFdt,
   propError,
   readCells,
-  readStringList,
   setProp,
 } from '../formats/fdt.js';
 import { memoryFromFdt, setMemoryReg } from '../formats/fdt-memory.js';
-import type { KernelImage } from '../formats/kernel.js';
+import { identityOf, rootStrings } from '../formats/dtb-list.js';
 import type { Qcdt } from '../formats/qcdt.js';
 import type { Arch } from './abi.js';
 
@@ -132,23 +129,6 @@ export function formatQcomIds(ids: QcomIds): string {
   return parts.join(' ');
 }
 
-function rootStrings(fdt: Fdt, name: string): string[] {
-  const p = getProp(fdt.root, name);
-  if (!p) return [];
-  try {
-    return readStringList(p, `/${name}`);
-  } catch (e) {
-    if (e instanceof FormatError) return [];
-    throw e;
-  }
-}
-
-/** The root `compatible` list and `model`. */
-export function identityOf(fdt: Fdt): { compatible: string[]; model?: string } {
-  const model = rootStrings(fdt, 'model')[0];
-  return model === undefined ? { compatible: rootStrings(fdt, 'compatible') } : { compatible: rootStrings(fdt, 'compatible'), model };
-}
-
 // ---------------------------------------------------------------- candidates
 
 export function candidatesFromQcdt(q: Qcdt): BoardCandidate[] {
@@ -169,40 +149,6 @@ export function candidatesFromDtTable(t: DtTable): BoardCandidate[] {
     if (!dtb) blobs.set(key, (dtb = dtTableEntryBlob(e)));
     return { source: `DT table entry ${e.index}`, dtb, dtTable: { id: e.id, rev: e.rev, custom: e.custom } };
   });
-}
-
-/**
- * DTBs one after another (Image.gz-dtb, zImage-dtb, a bare concatenation),
- * skipping zero padding between them as the fork did. Anything else after a DTB
- * is a FormatError.
- */
-export function splitDtbs(bytes: Uint8Array): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  const dv = view(bytes);
-  let p = 0;
-  while (p < bytes.length) {
-    if (bytes[p] === 0) {
-      p++;
-      continue;
-    }
-    if (bytes.length - p < 8 || dv.getUint32(p, false) !== FDT_MAGIC) {
-      throw new FormatError('DTB list', p, `a DTB (FDT magic ${hex(FDT_MAGIC)}) or zero padding`, `${bytes.length - p} bytes starting ${hex(bytes[p]!)}`);
-    }
-    const total = dv.getUint32(p + 4, false);
-    if (total < 40 || total > bytes.length - p) {
-      throw new FormatError('DTB list', p + 4, `a totalsize from 0x28 to the ${hex(bytes.length - p)} bytes left`, hex(total));
-    }
-    out.push(bytes.subarray(p, p + total));
-    p += total;
-  }
-  return out;
-}
-
-/** The DTBs appended to a kernel image (zImage-dtb, Image.gz-dtb, Image.lz4-dtb). */
-export function appendedDtbs(file: Uint8Array, kernel: KernelImage): Uint8Array[] {
-  if (kernel.compression !== 'none') return splitDtbs(kernel.trailing);
-  if (kernel.kind === 'zimage') return splitDtbs(file.subarray(kernel.size));
-  return []; // an uncompressed arm64 Image has no recorded end
 }
 
 export function candidatesFromDtbs(dtbs: readonly Uint8Array[], where: string): BoardCandidate[] {
