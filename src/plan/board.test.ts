@@ -11,7 +11,7 @@ import { parseFdt, writeFdt } from '../formats/fdt.js';
 import { dtbToDts, dtsToDtb } from '../../test/fdt-tools.js';
 import { readKernel } from '../formats/kernel.js';
 import { parseQcdt, qcdtIdsFromFdt, writeQcdt } from '../formats/qcdt.js';
-import { appendedDtbs, identityOf, splitDtbs } from '../formats/dtb-list.js';
+import { appendedDtbs, identityOf } from '../formats/dtb-list.js';
 import {
   applyLiveProps,
   type BoardDef,
@@ -195,10 +195,6 @@ describe('selectBoard: DTBs appended to a kernel, and non-Qualcomm DT tables', (
     );
   });
 
-  it('splitDtbs: zero padding skipped, anything else refused', () => {
-    assert.equal(splitDtbs(concatBytes([rk, new Uint8Array(7), virt])).length, 2);
-    assert.throws(() => splitDtbs(concatBytes([rk, Uint8Array.of(1, 2, 3)])), (e: unknown) => e instanceof FormatError && e.message === `<DTB list>: DTB list at offset 0x${rk.length.toString(16)}: expected a DTB (FDT magic 0xd00dfeed) or zero padding, found 3 bytes starting 0x1`);
-  });
 });
 
 describe('applyLiveProps: what boards.json says each board takes from the running tree', () => {
