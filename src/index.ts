@@ -107,18 +107,14 @@ export {
   candidatesFromDtbs,
   qcomIdsOf,
   applyLiveProps,
-  parseBoards,
-  findBoard,
   type BoardCandidate,
   type BoardChoice,
-  type BoardDef,
   type QcomIds,
-  type CopyRule,
   type LiveCopyReport,
   type MatchRule,
-  type MsmIdForm,
   type SelectOptions,
 } from './plan/board.js';
+export { parseBoards, findBoard, type BoardDef, type CopyRule, type MsmIdForm } from './plan/boards.js';
 export { splitDtbs, appendedDtbs } from './formats/dtb-list.js';
 
 // Planning.

@@ -19,15 +19,13 @@ import { type KernelImage, readKernel } from '../formats/kernel.js';
 import { isQcdt, parseQcdt } from '../formats/qcdt.js';
 import {
   type BoardCandidate,
-  type BoardDef,
   applyLiveProps,
   candidatesFromDtTable,
   candidatesFromDtbs,
   candidatesFromQcdt,
-  findBoard,
-  parseBoards,
   selectBoard,
 } from '../plan/board.js';
+import { type BoardDef, findBoard, parseBoards } from '../plan/boards.js';
 import { appendedDtbs, splitDtbs } from '../formats/dtb-list.js';
 import boardsJson from '../plan/boards.json' with { type: 'json' };
 import type { Host } from '../system/host.js';

@@ -14,15 +14,13 @@ import { parseQcdt, qcdtIdsFromFdt, writeQcdt } from '../formats/qcdt.js';
 import { appendedDtbs, identityOf } from '../formats/dtb-list.js';
 import {
   applyLiveProps,
-  type BoardDef,
   candidatesFromDtbs,
   candidatesFromDtTable,
   candidatesFromQcdt,
-  findBoard,
-  parseBoards,
   qcomIdsOf,
   selectBoard,
 } from './board.js';
+import { type BoardDef, findBoard, parseBoards } from './boards.js';
 import { same } from '../../test/assert.js';
 
 const angler = readFixture('dtb', 'msm8994-huawei-angler-rev-101.dtb');
