@@ -104,10 +104,11 @@ export function resolveInputs(o: Options, host: Host, native: boolean): Inputs {
     return (liveTree = host.fdt());
   };
 
-  const dtb = chooseDtb(o, { bytes: kernelBytes, kernel, kernelPath, bootDtb, bootDtbTable }, host, native, live, board, notes);
+  let dtb = chooseDtb(o, { bytes: kernelBytes, kernel, kernelPath, bootDtb, bootDtbTable }, host, native, live, board, notes);
   if (board) {
     if (!board.devicetree) throw new PlanError(`board ${board.names[0]} boots with ATAGs, not a device tree; hardboot loads device-tree kernels only`);
     const report = applyLiveProps(dtb.fdt, live(), board);
+    dtb = { ...dtb, fdt: report.fdt };
     if (report.copied.length) notes.push(`board ${board.names[0]}: copied ${report.copied.join(', ')} from the running tree`);
     if (report.missing.length) notes.push(`board ${board.names[0]}: the running tree has no ${report.missing.join(', ')}`);
   }

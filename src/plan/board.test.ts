@@ -210,10 +210,12 @@ describe('applyLiveProps: what boards.json says each board takes from the runnin
 
   it('shamu: /memory/reg (re-encoded for the chosen tree\'s 2-cell addresses) and every /chosen mmi,* property', () => {
     const chosen = parseFdt(angler);
+    const before = writeFdt(chosen);
     const r = applyLiveProps(chosen, live, findBoard(boards, 'shamu')!);
     assert.deepEqual(r.copied, ['/memory@80000000/reg', '/chosen/mmi,ram_size', '/chosen/mmi,serial']);
     assert.deepEqual(r.missing, []);
-    const dts = dtbToDts(writeFdt(chosen));
+    assert.ok(same(writeFdt(chosen), before), 'the tree given is not changed');
+    const dts = dtbToDts(writeFdt(r.fdt));
     assert.equal(dts.nodes.get('/memory@80000000')!.get('reg'), '<0x00 0x00 0x00 0xfe00000 0x00 0x10000000 0x00 0x30000000>');
     assert.equal(dts.nodes.get('/chosen')!.get('mmi,ram_size'), '<0xc00>');
     assert.equal(dts.nodes.get('/chosen')!.get('mmi,serial'), '"ZX1G22"');
@@ -226,7 +228,7 @@ describe('applyLiveProps: what boards.json says each board takes from the runnin
     assert.deepEqual(r.copied, ['/memory@80000000/reg', '/calibration_data/als_flash', '/calibration_data/gyro_flash', '/htc,project-id']);
     assert.equal(r.missing.length, 11 + 6 + 2);
     assert.ok(r.missing.includes('/chosen/config/bootloaderflag') && r.missing.includes('/htc_workaround_reserve_leading_pages/compatible'));
-    const dts = dtbToDts(writeFdt(chosen));
+    const dts = dtbToDts(writeFdt(r.fdt));
     assert.equal(dts.nodes.get('/calibration_data')!.get('als_flash'), '[01 02 03]');
     assert.equal(dts.nodes.get('/')!.get('htc,project-id'), '<0x10f 0x00 0x40000>');
   });

@@ -339,6 +339,8 @@ export function selectBoard(candidates: readonly BoardCandidate[], live: Fdt, op
 // ---------------------------------------------------------------- live properties
 
 export interface LiveCopyReport {
+  /** The chosen tree with the copies made (a copy: the tree given is left as it was). */
+  fdt: Fdt;
   /** Paths set in the chosen tree. */
   copied: string[];
   /** Paths the board copies that the running tree does not have. */
@@ -352,9 +354,11 @@ export interface LiveCopyReport {
  * (shamu's `mmi,…`), named properties (m8's calibration data). A property the
  * running tree lacks is reported in `missing`; running RAM is required.
  * Properties are replaced, not appended to (the fork's m8 code appended).
+ * The edits go into a copy of `chosen`, returned in the report.
  */
-export function applyLiveProps(chosen: Fdt, live: Fdt, board: BoardDef): LiveCopyReport {
-  const report: LiveCopyReport = { copied: [], missing: [] };
+export function applyLiveProps(source: Fdt, live: Fdt, board: BoardDef): LiveCopyReport {
+  const chosen = structuredClone(source);
+  const report: LiveCopyReport = { fdt: chosen, copied: [], missing: [] };
   const path = (node: string, prop: string) => (node === '/' ? `/${prop}` : `${node}/${prop}`);
   for (const rule of board.copy) {
     if ('as' in rule) {
