@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DENIED_PACKAGES, chooseDependencies, closure, parseAptDepends, parsePrintUris } from './guest.js';
+import { DENIED_PACKAGES, chooseDependencies, closure, parseAptDepends, parsePrintUris } from './debs.js';
 
 // Real `apt-cache depends --no-recommends ... kexec-tools:armhf nodejs:arm64 libnode108:arm64`
 // output from Debian 12 (trimmed), with a virtual package, its providers and an "a | b" group.

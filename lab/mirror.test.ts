@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fromMirror } from './guest.js';
+import { fromMirror } from './debs.js';
 import { runLogged } from './progress.js';
 import { pathToFileURL } from 'node:url';
 import { repoRoot } from './env.js';

@@ -20,7 +20,8 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSyn
 import { basename, dirname, join } from 'node:path';
 import { Arch, LabError, cacheDir, ensureDir, repoRoot, sha256 } from './env.js';
 import { entriesFromDir, gzipCpio } from './cpio.js';
-import { GuestImage, fetchDebs, fetchKoffi, guestPackages, installKoffi, pruneLayers, writeAtomic } from './guest.js';
+import { fetchDebs, fetchKoffi, guestPackages, installKoffi } from './debs.js';
+import { GuestImage, pruneLayers, writeAtomic } from './guest.js';
 import { Progress } from './progress.js';
 
 /** Bumped when the release's layout changes: part of the cache key. */

@@ -11,7 +11,7 @@ import { KernelArtifacts } from './kernel.js';
 import { releaseInitrd } from './release.js';
 import { QemuOptions, RunResult, qemuCommand, runQemu } from './qemu.js';
 import { readFileSync as readFile, writeFileSync } from 'node:fs';
-import { RUNNING_BOARD, runningPhoneDtb, storedDtb } from './guest.js';
+import { RUNNING_BOARD, runningPhoneDtb, storedDtb } from './phone.js';
 import { ensureNode, setProp, u32Cells } from '../src/formats/fdt.js';
 import boards from './boards.json' with { type: 'json' };
 import { hex } from '../src/errors.js';
