@@ -91,6 +91,23 @@ export function writeAtomic(path: string, data: Uint8Array): void {
   renameSync(`${path}.tmp`, path);
 }
 
+/**
+ * `<kind>-<key>.cpio.gz` in `dir`: the layers at `paths` concatenated (the kernel
+ * unpacks them in order), named by `keys`, made once; the other concatenations
+ * of that kind are removed.
+ */
+export function concatLayers(dir: string, kind: string, paths: readonly string[], keys: readonly string[]): string {
+  const out = join(dir, `${kind}-${sha256(keys).slice(0, 16)}.cpio.gz`);
+  if (!existsSync(out)) {
+    pruneLayers(dir, kind, out);
+    const tmp = `${out}.tmp`;
+    copyFileSync(paths[0]!, tmp);
+    for (const p of paths.slice(1)) writeFileSync(tmp, readFileSync(p), { flag: 'a' });
+    renameSync(tmp, out);
+  }
+  return out;
+}
+
 /** Removes the other `<kind>-<key>.cpio.gz` files beside `keep`: old layers are never reused. */
 export function pruneLayers(dir: string, kind: string, keep: string): void {
   for (const f of readdirSync(dir)) {
@@ -282,15 +299,6 @@ export async function buildGuest(arch: Arch, kernel: KernelArtifacts, opts: Gues
       ? (opts.noBundleReason ?? 'no bundle was asked for')
       : `${bundleSrc} is missing (\`npm run build\` makes it)`;
 
-  // The concatenation. Named by its layers' keys; old ones are removed.
-  const key = sha256(layers.map((l) => l.key)).slice(0, 16);
-  const initrd = join(dir, `initrd-${key}.cpio.gz`);
-  if (!existsSync(initrd)) {
-    pruneLayers(dir, 'initrd', initrd);
-    const tmp = `${initrd}.tmp`;
-    copyFileSync(layers[0]!.path, tmp);
-    for (const l of layers.slice(1)) writeFileSync(tmp, readFileSync(l.path), { flag: 'a' });
-    renameSync(tmp, initrd);
-  }
+  const initrd = concatLayers(dir, 'initrd', layers.map((l) => l.path), layers.map((l) => l.key));
   return { arch, initrd, secondInitrd: second, layers, hasBundle, noBundleReason };
 }

@@ -21,7 +21,7 @@ import { basename, dirname, join } from 'node:path';
 import { Arch, LabError, cacheDir, ensureDir, repoRoot, sha256 } from './env.js';
 import { entriesFromDir, gzipCpio } from './cpio.js';
 import { fetchDebs, fetchKoffi, guestPackages, installKoffi } from './debs.js';
-import { GuestImage, pruneLayers, writeAtomic } from './guest.js';
+import { GuestImage, concatLayers, pruneLayers, writeAtomic } from './guest.js';
 import { Progress } from './progress.js';
 
 /** Bumped when the release's layout changes: part of the cache key. */
@@ -168,11 +168,12 @@ export async function buildRelease(arch: Arch, outDir = join(repoRoot, 'release'
   const cached = join(ensureDir(join(cache, 'release', arch)), `${name}-${key}.tar.gz`);
   mkdirSync(outDir, { recursive: true });
   const tarball = join(outDir, `${name}.tar.gz`);
-  const libsFile = `${cached}.libraries`;
-  if (existsSync(cached) && existsSync(libsFile)) {
+  // What the tarball holds, recorded beside it when it was made.
+  const manifest = `${cached}.json`;
+  if (existsSync(cached) && existsSync(manifest)) {
     copyFileSync(cached, tarball);
-    const unpacked = Number(readFileSync(`${cached}.size`, 'utf8'));
-    return { arch, tarball, key, compressed: statSync(tarball).size, unpacked, libraries: readFileSync(libsFile, 'utf8').split('\n').filter(Boolean), built: false };
+    const m = JSON.parse(readFileSync(manifest, 'utf8')) as Pick<Release, 'unpacked' | 'libraries'>;
+    return { arch, tarball, key, compressed: statSync(tarball).size, unpacked: m.unpacked, libraries: m.libraries, built: false };
   }
 
   const p = new Progress(`release ${name}`);
@@ -238,8 +239,7 @@ export async function buildRelease(arch: Arch, outDir = join(repoRoot, 'release'
     for (const f of readdirSync(join(cache, 'release', arch))) rmSync(join(cache, 'release', arch, f), { force: true });
     execFileSync('tar', ['-czf', `${cached}.tmp`, '--owner=0', '--group=0', '--sort=name', '-C', work, name]);
     const out: Release = { arch, tarball, key, compressed: statSync(`${cached}.tmp`).size, unpacked: dirSize(r), libraries: [...libraries].sort(), built: true };
-    writeFileSync(libsFile, `${out.libraries.join('\n')}\n`);
-    writeFileSync(`${cached}.size`, String(out.unpacked));
+    writeFileSync(manifest, `${JSON.stringify({ unpacked: out.unpacked, libraries: out.libraries })}\n`);
     renameSync(`${cached}.tmp`, cached);
     copyFileSync(cached, tarball);
     p.end(`done: ${basename(tarball)} ${(out.compressed / 1e6).toFixed(1)} MB (${(out.unpacked / 1e6).toFixed(1)} MB unpacked)`);
@@ -280,10 +280,6 @@ export async function releaseInitrd(arch: Arch, guest: GuestImage, cache = cache
     if (!l) throw new LabError(`the ${arch} guest has no ${n} layer`);
     return l.path;
   }), layer];
-  const out = join(dir, `initrd-release-${sha256(parts).slice(0, 16)}.cpio.gz`);
-  if (!existsSync(out)) {
-    for (const f of readdirSync(dir)) if (f.startsWith('initrd-release-')) rmSync(join(dir, f), { force: true });
-    writeAtomic(out, Buffer.concat(parts.map((f) => readFileSync(f))));
-  }
-  return out;
+  // Each part's name holds its key. Not 'initrd' nor 'release': those prefixes are other kinds.
+  return concatLayers(dir, 'releaseinitrd', parts, parts);
 }

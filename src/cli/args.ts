@@ -382,7 +382,7 @@ function checkUses(action: Action, used: readonly Spec[]): void {
 }
 
 function validate(o: Options, used: readonly Spec[]): ParsedOptions {
-  const loading = o.action === 'load' || o.action === 'load-hardboot';
+  const loading = o.action !== undefined && LOADING.includes(o.action);
   if (o.kernel !== undefined && !o.action) throw new UsageError(`what to do with ${o.kernel}? add -l (load) or --load-hardboot`);
   if (loading && o.kernel === undefined) throw new UsageError(`--${o.action} needs a KERNEL file`);
   if (!loading && o.kernel !== undefined) throw new UsageError(`--${o.action} takes no KERNEL`);

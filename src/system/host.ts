@@ -92,9 +92,8 @@ export function readSysFile(path: string): Uint8Array | undefined {
   try {
     return readFileSync(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
-    throw new SystemError(`${path}: cannot read: ${code ?? (e as Error).message}${code === 'EACCES' || code === 'EPERM' ? ' (run as root)' : ''}`, undefined, code);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw live.readError(path, e);
   }
 }
 

@@ -41,30 +41,28 @@ async function load(): Promise<Libc> {
   }
   // The C library Node itself runs on, whichever it is (glibc, musl, Android's bionic):
   // the process's own symbols first, then glibc's and the generic soname by name.
-  let c: ReturnType<typeof koffi.load> | undefined;
+  // The first that has all three functions is the one.
   const tried: string[] = [];
   for (const name of LIBC_CANDIDATES) {
     try {
-      c = koffi.load(name);
-      c.func('int reboot(int)');
+      const c = koffi.load(name);
+      libc = {
+        syscall: c.func('long syscall(long, ...)') as Libc['syscall'],
+        reboot: c.func('int reboot(int)') as Libc['reboot'],
+        sync: c.func('void sync(void)') as Libc['sync'],
+        errno: () => koffi.errno(),
+      };
       break;
     } catch (e) {
-      c = undefined;
       tried.push(`${name ?? 'the running process'}: ${(e as Error).message}`);
     }
   }
-  if (!c) {
+  if (!libc) {
     throw new SystemError(
       `cannot find the C library's syscall(), reboot() and sync() (${tried.join('; ')}); run hardboot with a Node built for this system, or the self-contained release`,
     );
   }
   koffi.struct('kexec_segment', { buf: 'const void *', bufsz: 'size_t', mem: 'uintptr_t', memsz: 'size_t' });
-  libc = {
-    syscall: c.func('long syscall(long, ...)') as Libc['syscall'],
-    reboot: c.func('int reboot(int)') as Libc['reboot'],
-    sync: c.func('void sync(void)') as Libc['sync'],
-    errno: () => koffi.errno(),
-  };
   return libc;
 }
 

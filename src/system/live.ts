@@ -24,13 +24,18 @@ export const PATHS = {
   loadDisabled: '/proc/sys/kernel/kexec_load_disabled',
 } as const;
 
+/** The SystemError for a failed read of a system file: the path, what it holds, the errno code, and "run as root" when that is the cure. */
+export function readError(path: string, e: unknown, what?: string): SystemError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const hint = code === 'EACCES' || code === 'EPERM' ? ' (run as root)' : '';
+  return new SystemError(`${path}: cannot read${what ? ` ${what}` : ''}: ${code ?? (e as Error).message}${hint}`, undefined, code);
+}
+
 function read(path: string, what: string): Buffer {
   try {
     return readFileSync(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const hint = code === 'EACCES' || code === 'EPERM' ? ' (run as root)' : '';
-    throw new SystemError(`${path}: cannot read ${what}: ${code ?? (e as Error).message}${hint}`, undefined, code);
+    throw readError(path, e, what);
   }
 }
 
