@@ -62,7 +62,7 @@ export function runningPhoneDtb(arch: Arch, cache: string): string {
 export function phoneFiles(arch: Arch, cache: string, kernel: Uint8Array, initrd: Uint8Array, stored: Uint8Array): { bootImg: Uint8Array; dtImg: Uint8Array } {
   const dtImg = writeQcdt({
     version: 3,
-    entries: PHONE_BOARDS.map((b) => ({ platformId: b.platform, variantId: 0, socRev: b.socRev, dtb: storedDtb(arch, cache, withMsmId(b)) })),
+    entries: PHONE_BOARDS.map((b) => ({ platform: b.platform, variant: 0, socRev: b.socRev, dtb: storedDtb(arch, cache, withMsmId(b)) })),
   });
   // mkbootimg, the reference tool, writes the boot image.
   const dir = mkdtempSync(join(cache, 'guest', `.bootimg-${arch}-`));

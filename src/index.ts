@@ -92,7 +92,7 @@ export {
   type VendorRamdiskType,
   VENDOR_RAMDISK_TYPES,
 } from './formats/bootimg.js';
-export { parseQcdt, writeQcdt, isQcdt, qcdtIdsFromFdt, type Qcdt, type QcdtEntry, type QcdtSpec, type QcdtEntrySpec, type QcdtIds, type QcdtVersion } from './formats/qcdt.js';
+export { parseQcdt, writeQcdt, isQcdt, qcdtIdsFromFdt, qcdtEntryIds, type Qcdt, type QcdtEntry, type QcdtSpec, type QcdtEntrySpec, type QcdtIds, type QcdtVersion } from './formats/qcdt.js';
 export { parseDtTable, writeDtTable, isDtTable, dtTableEntryBlob, type DtTable, type DtTableEntry, type DtTableSpec, type DtTableEntrySpec } from './formats/dttable.js';
 
 // Kernel configurations and the running system's files, as text.
@@ -105,16 +105,15 @@ export {
   candidatesFromQcdt,
   candidatesFromDtTable,
   candidatesFromDtbs,
-  qcomIdsOf,
   applyLiveProps,
   type BoardCandidate,
   type BoardChoice,
-  type QcomIds,
   type LiveCopyReport,
   type MatchRule,
   type SelectOptions,
 } from './plan/board.js';
-export { parseBoards, findBoard, type BoardDef, type CopyRule, type MsmIdForm } from './plan/boards.js';
+export { parseBoards, findBoard, type BoardDef, type CopyRule } from './plan/boards.js';
+export { qcomIdsOf, formatQcomIds, type QcomIds, type MsmIdForm } from './formats/qcom-ids.js';
 export { splitDtbs, appendedDtbs } from './formats/dtb-list.js';
 
 // Planning.

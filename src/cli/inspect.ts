@@ -12,9 +12,9 @@ import { FDT_MAGIC, parseFdt } from '../formats/fdt.js';
 import { memoryFromFdt } from '../formats/fdt-memory.js';
 import { configEnabled, configText, configValue, kernelIkconfig, looksLikeKernelConfig, parseKernelConfig } from '../formats/ikconfig.js';
 import { KERNEL_FORMATS_READ, type KernelImage, readKernel } from '../formats/kernel.js';
-import { isQcdt, parseQcdt } from '../formats/qcdt.js';
+import { isQcdt, parseQcdt, qcdtEntryIds } from '../formats/qcdt.js';
 import { view } from '../util/bytes.js';
-import { formatQcomIds, qcomIdsOf } from '../plan/board.js';
+import { formatQcomIds, qcomIdsOf } from '../formats/qcom-ids.js';
 import { appendedDtbs, identityOf, splitDtbs } from '../formats/dtb-list.js';
 import { formatSize } from '../util/memory.js';
 
@@ -242,13 +242,7 @@ function qcdtItems(bytes: Uint8Array, ins: Inspection, prefix: string): void {
   const q = parseQcdt(bytes);
   const summary = summaries(ins.name);
   for (const e of q.entries) {
-    const ids = formatQcomIds({
-      platform: e.platformId,
-      variant: e.variantId,
-      ...(q.version >= 2 ? { subtype: e.subtypeId } : {}),
-      socRev: e.socRev,
-      ...(q.version >= 3 ? { pmic: [...e.pmic] } : {}),
-    });
+    const ids = formatQcomIds(qcdtEntryIds(q.version, e));
     ins.items.push({ label: `${prefix}entry ${e.index}`, offset: e.offset, size: e.size, detail: [ids], dtb: summary(`${e.offset}:${e.size}`, () => e.dtb) });
   }
 }

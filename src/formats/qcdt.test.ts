@@ -24,7 +24,7 @@ function entriesOf(dtbs: Uint8Array[], version: 1 | 2 | 3 = 3): QcdtEntrySpec[] 
   return dtbs.flatMap((dtb) =>
     qcdtIdsFromFdt(parseFdt(dtb)).ids.map((ids) => ({
       ...ids,
-      subtypeId: version >= 2 ? ids.subtypeId : 0,
+      subtype: version >= 2 ? ids.subtype : 0,
       pmic: version >= 3 ? ids.pmic : [0, 0, 0, 0],
       dtb,
     })),
@@ -40,12 +40,12 @@ describe('qcdtIdsFromFdt: the ids dtbTool reads from real DTBs', () => {
   it('angler: one msm-id pair × one board-id pair × one pmic quad → version 3', () => {
     const r = qcdtIdsFromFdt(parseFdt(angler));
     assert.equal(r.version, 3);
-    assert.deepEqual(r.ids, [{ platformId: 0xcf, variantId: 0x1f5a, subtypeId: 0, socRev: 0x20000, pmic: [0x10009, 0x1000a, 0, 0] }]);
+    assert.deepEqual(r.ids, [{ platform: 0xcf, variant: 0x1f5a, subtype: 0, socRev: 0x20000, pmic: [0x10009, 0x1000a, 0, 0] }]);
   });
   it('bullhead rev 1.01: two msm-id pairs ("not matched pairs" with board-id) → two id sets', () => {
     const r = qcdtIdsFromFdt(parseFdt(bullhead101));
     assert.deepEqual(
-      r.ids.map((i) => [i.platformId, i.variantId, i.subtypeId, i.socRev]),
+      r.ids.map((i) => [i.platform, i.variant, i.subtype, i.socRev]),
       [[0xfb, 0xb64, 0, 0], [0xfc, 0xb64, 0, 0]],
     );
   });
@@ -53,7 +53,16 @@ describe('qcdtIdsFromFdt: the ids dtbTool reads from real DTBs', () => {
     const dtb = dtsToDtb('/dts-v1/; / { qcom,msm-id = <126 8 0x20000>, <126 8 0x10000>; };');
     const r = qcdtIdsFromFdt(parseFdt(dtb));
     assert.equal(r.version, 1);
-    assert.deepEqual(r.ids.map((i) => [i.platformId, i.variantId, i.socRev]), [[126, 8, 0x20000], [126, 8, 0x10000]]);
+    assert.deepEqual(r.ids.map((i) => [i.platform, i.variant, i.socRev]), [[126, 8, 0x20000], [126, 8, 0x10000]]);
+  });
+  it('pmic ids are indexed from version 3 only: without board-id, sets differing in them are one entry', () => {
+    const dtb = dtsToDtb('/dts-v1/; / { qcom,msm-id = <126 8 0x20000>; qcom,pmic-id = <1 0 0 0>, <2 0 0 0>; };');
+    const r = qcdtIdsFromFdt(parseFdt(dtb));
+    assert.equal(r.version, 1);
+    assert.deepEqual(r.ids, [{ platform: 126, variant: 8, subtype: 0, socRev: 0x20000, pmic: [0, 0, 0, 0] }]);
+  });
+  it('a tree without qcom,msm-id has nothing to index', () => {
+    throwsExactly(() => qcdtIdsFromFdt(parseFdt(dtsToDtb('/dts-v1/; / { };'))), '<FDT>: FDT at offset 0x0: expected /qcom,msm-id (the ids dtbTool indexes a DTB by), found no such property');
   });
 });
 
@@ -71,7 +80,7 @@ describe('writeQcdt: tables of real Qualcomm DTBs, every field checked against d
         const entrySize = { 1: 20, 2: 24, 3: 40 }[version];
         // Expected: the entries sorted by (platform, variant, subtype, soc rev, pmic), each distinct DTB once,
         // offsets given to DTBs in the order the sorted entries first use them.
-        const key = (e: QcdtEntrySpec) => [e.platformId, e.variantId, e.subtypeId ?? 0, e.socRev, ...(e.pmic ?? [])];
+        const key = (e: QcdtEntrySpec) => [e.platform, e.variant, e.subtype ?? 0, e.socRev, ...(e.pmic ?? [])];
         const sorted = [...specs].sort((a, b) => {
           const x = key(a);
           const y = key(b);
@@ -92,12 +101,12 @@ describe('writeQcdt: tables of real Qualcomm DTBs, every field checked against d
           const words = [dv.getUint32(o, true), dv.getUint32(o + 4, true)];
           let w = o + 8;
           if (version >= 2) {
-            assert.equal(dv.getUint32(w, true), e.subtypeId, `entry ${i} subtype`);
+            assert.equal(dv.getUint32(w, true), e.subtype, `entry ${i} subtype`);
             w += 4;
           }
           words.push(dv.getUint32(w, true));
           w += 4;
-          assert.deepEqual(words, [e.platformId, e.variantId, e.socRev], `entry ${i} ids`);
+          assert.deepEqual(words, [e.platform, e.variant, e.socRev], `entry ${i} ids`);
           if (version === 3) {
             for (let k = 0; k < 4; k++) assert.equal(dv.getUint32(w + 4 * k, true), e.pmic![k], `entry ${i} pmic${k}`);
             w += 16;
@@ -123,7 +132,7 @@ describe('writeQcdt: tables of real Qualcomm DTBs, every field checked against d
         assert.equal(q.entries.length, n);
         q.entries.forEach((e, i) => {
           const s = sorted[i]!;
-          assert.deepEqual([e.platformId, e.variantId, e.subtypeId, e.socRev, e.pmic], [s.platformId, s.variantId, s.subtypeId, s.socRev, s.pmic]);
+          assert.deepEqual([e.platform, e.variant, e.subtype, e.socRev, e.pmic], [s.platform, s.variant, s.subtype, s.socRev, s.pmic]);
           assert.ok(same(e.dtb, s.dtb), `entry ${i}: the DTB is its FDT totalsize bytes`);
         });
         assert.ok(same(writeQcdt({ version, pageSize: page, entries: q.entries }), bytes));
@@ -132,7 +141,7 @@ describe('writeQcdt: tables of real Qualcomm DTBs, every field checked against d
   }
 
   it('the ids of one DTB share one copy of it; identical DTBs given twice are stored once', () => {
-    const bytes = writeQcdt({ version: 2, entries: [...entriesOf([ivy], 2), { platformId: 1, variantId: 2, socRev: 3, dtb: ivy.slice() }] });
+    const bytes = writeQcdt({ version: 2, entries: [...entriesOf([ivy], 2), { platform: 1, variant: 2, socRev: 3, dtb: ivy.slice() }] });
     const q = parseQcdt(bytes);
     assert.equal(q.entries.length, 3);
     assert.equal(new Set(q.entries.map((e) => e.offset)).size, 1);
@@ -141,7 +150,7 @@ describe('writeQcdt: tables of real Qualcomm DTBs, every field checked against d
   it("dtbTool's padding adds a full page to a DTB whose size is already page-aligned", () => {
     const dtb = dtsToDtb('/dts-v1/; / { qcom,msm-id = <1 2 3>; };', '-S', '4096');
     assert.equal(dtb.length, 4096);
-    const bytes = writeQcdt({ version: 1, pageSize: 2048, entries: [{ platformId: 1, variantId: 2, socRev: 3, dtb }] });
+    const bytes = writeQcdt({ version: 1, pageSize: 2048, entries: [{ platform: 1, variant: 2, socRev: 3, dtb }] });
     const dv = view(bytes);
     assert.equal(dv.getUint32(12 + 12, true), 2048, 'index (12 + 20 + 4 bytes) padded to one page');
     assert.equal(dv.getUint32(12 + 16, true), 4096 + 2048);
@@ -150,11 +159,12 @@ describe('writeQcdt: tables of real Qualcomm DTBs, every field checked against d
 
   it('refuses the same ids for two different DTBs, and ids a version cannot hold', () => {
     throwsExactly(
-      () => writeQcdt({ version: 2, entries: [...entriesOf([bullhead10], 2), { platformId: 0xfb, variantId: 0xa64, subtypeId: 0, socRev: 0, dtb: libra }] }),
+      () => writeQcdt({ version: 2, entries: [...entriesOf([bullhead10], 2), { platform: 0xfb, variant: 0xa64, subtype: 0, socRev: 0, dtb: libra }] }),
       '<QCDT>: QCDT at offset 0x0: expected one DTB per set of ids, found entries 0 and 2 both for platform 0xfb variant 0xa64 subtype 0x0 soc rev 0x0',
     );
-    throwsExactly(() => writeQcdt({ version: 1, entries: [{ platformId: 1, variantId: 2, subtypeId: 3, socRev: 4, dtb: angler }] }), "<QCDT>: QCDT at offset 0x4: expected version 2 or 3 for entry 0's subtype id, found version 1");
-    throwsExactly(() => writeQcdt({ version: 2, entries: [{ platformId: 1, variantId: 2, socRev: 4, pmic: [1], dtb: angler }] }), "<QCDT>: QCDT at offset 0x4: expected version 3 for entry 0's pmic ids, found version 2");
+    throwsExactly(() => writeQcdt({ version: 1, entries: [{ platform: 1, variant: 2, subtype: 3, socRev: 4, dtb: angler }] }), "<QCDT>: QCDT at offset 0x4: expected version 2 or 3 for entry 0's subtype id, found version 1");
+    throwsExactly(() => writeQcdt({ version: 2, entries: [{ platform: 1, variant: 2, socRev: 4, pmic: [1], dtb: angler }] }), "<QCDT>: QCDT at offset 0x4: expected version 3 for entry 0's pmic ids, found version 2");
+    throwsExactly(() => writeQcdt({ version: 3, entries: [{ platform: 1, variant: 2, socRev: 4, boardRev: 1, dtb: angler }] }), '<QCDT>: QCDT at offset 0x0: expected entry 0: ids a QCDT can hold (it has no board_rev), found board_rev 0x1');
   });
 });
 
@@ -191,7 +201,7 @@ describe('parseQcdt: bad input', () => {
   for (const [name, bytes, message] of cases) it(name, () => throwsExactly(() => parseQcdt(bytes), message));
 
   it('random bytes behind the magic, and mutated tables: only FormatError', () => {
-    const small = writeQcdt({ version: 3, pageSize: 64, entries: [{ platformId: 1, variantId: 2, socRev: 3, dtb: dtsToDtb('/dts-v1/; / { };') }] });
+    const small = writeQcdt({ version: 3, pageSize: 64, entries: [{ platform: 1, variant: 2, socRev: 3, dtb: dtsToDtb('/dts-v1/; / { };') }] });
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 600 }), fc.nat(3), (bytes, v) => {
         const head = new Uint8Array(8);

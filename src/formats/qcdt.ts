@@ -33,7 +33,8 @@
 import { FormatError, hex } from '../errors.js';
 import { ByteReader, view } from '../util/bytes.js';
 import { findOverlap } from '../util/regions.js';
-import { FDT_MAGIC, type Fdt, type FdtProp, getProp, propError, readCells } from './fdt.js';
+import { FDT_MAGIC, type Fdt, getProp } from './fdt.js';
+import { type QcomIds, qcomIdsOf } from './qcom-ids.js';
 
 export const QCDT_MAGIC = 'QCDT';
 export const QCDT_HEADER_SIZE = 12;
@@ -43,14 +44,14 @@ export type QcdtVersion = 1 | 2 | 3;
 const FORMAT = 'QCDT';
 const FDT_HEADER_SIZE = 40;
 
-/** The ids an entry is selected by. */
+/** The id words of an entry: every field of {@link QcomIds} but board_rev, none left out. */
 export interface QcdtIds {
-  platformId: number;
-  variantId: number;
-  /** Versions 2 and 3 (0 when a v1 entry is compared with newer ones). */
-  subtypeId: number;
+  platform: number;
+  variant: number;
+  /** Versions 2 and 3 (0 in a v1 entry). */
+  subtype: number;
   socRev: number;
-  /** Version 3: pmic0..pmic3. */
+  /** Version 3: pmic0..pmic3 (zeros before). */
   pmic: [number, number, number, number];
 }
 
@@ -108,10 +109,10 @@ export function parseQcdt(bytes: Uint8Array): Qcdt {
     const w = (k: number) => r.u32le(e + k * 4);
     const ids: QcdtIds =
       v === 1
-        ? { platformId: w(0), variantId: w(1), subtypeId: 0, socRev: w(2), pmic: [0, 0, 0, 0] }
+        ? { platform: w(0), variant: w(1), subtype: 0, socRev: w(2), pmic: [0, 0, 0, 0] }
         : v === 2
-          ? { platformId: w(0), variantId: w(1), subtypeId: w(2), socRev: w(3), pmic: [0, 0, 0, 0] }
-          : { platformId: w(0), variantId: w(1), subtypeId: w(2), socRev: w(3), pmic: [w(4), w(5), w(6), w(7)] };
+          ? { platform: w(0), variant: w(1), subtype: w(2), socRev: w(3), pmic: [0, 0, 0, 0] }
+          : { platform: w(0), variant: w(1), subtype: w(2), socRev: w(3), pmic: [w(4), w(5), w(6), w(7)] };
     const offField = e + entrySize - 8;
     const offset = r.u32le(offField);
     const size = r.u32le(offField + 4);
@@ -145,12 +146,8 @@ export function parseQcdt(bytes: Uint8Array): Qcdt {
 
 // ---------------------------------------------------------------- writing
 
-export interface QcdtEntrySpec {
-  platformId: number;
-  variantId: number;
-  subtypeId?: number;
-  socRev: number;
-  pmic?: readonly number[];
+/** An entry to write: its ids (a missing subtype or pmic is 0) and its DTB. */
+export interface QcdtEntrySpec extends QcomIds {
   dtb: Uint8Array;
 }
 
@@ -162,7 +159,7 @@ export interface QcdtSpec {
 }
 
 function idKey(e: QcdtIds): number[] {
-  return [e.platformId, e.variantId, e.subtypeId, e.socRev, ...e.pmic];
+  return [e.platform, e.variant, e.subtype, e.socRev, ...e.pmic];
 }
 
 function compareIds(a: QcdtIds, b: QcdtIds): number {
@@ -202,14 +199,15 @@ export function writeQcdt(spec: QcdtSpec): Uint8Array {
     return x;
   };
   const items = spec.entries.map((e, i) => {
-    if (v < 2 && (e.subtypeId ?? 0) !== 0) throw new FormatError(FORMAT, 4, `version 2 or 3 for entry ${i}'s subtype id`, `version ${v}`);
+    if (e.boardRev !== undefined) throw new FormatError(FORMAT, 0, `entry ${i}: ids a QCDT can hold (it has no board_rev)`, `board_rev ${hex(e.boardRev)}`);
+    if (v < 2 && (e.subtype ?? 0) !== 0) throw new FormatError(FORMAT, 4, `version 2 or 3 for entry ${i}'s subtype id`, `version ${v}`);
     if (v < 3 && (e.pmic ?? []).some((p) => p !== 0)) throw new FormatError(FORMAT, 4, `version 3 for entry ${i}'s pmic ids`, `version ${v}`);
     if ((e.pmic?.length ?? 0) > 4) throw new FormatError(FORMAT, 0, `entry ${i}: at most 4 pmic ids`, String(e.pmic!.length));
     const pm = [0, 1, 2, 3].map((k) => word(e.pmic?.[k], 'a pmic id')) as [number, number, number, number];
     const ids: QcdtIds = {
-      platformId: word(e.platformId, 'platform id'),
-      variantId: word(e.variantId, 'variant id'),
-      subtypeId: word(e.subtypeId, 'subtype id'),
+      platform: word(e.platform, 'platform id'),
+      variant: word(e.variant, 'variant id'),
+      subtype: word(e.subtype, 'subtype id'),
       socRev: word(e.socRev, 'soc rev'),
       pmic: pm,
     };
@@ -228,7 +226,7 @@ export function writeQcdt(spec: QcdtSpec): Uint8Array {
         FORMAT,
         0,
         'one DTB per set of ids',
-        `entries ${prev.i} and ${it.i} both for platform ${hex(it.ids.platformId)} variant ${hex(it.ids.variantId)} subtype ${hex(it.ids.subtypeId)} soc rev ${hex(it.ids.socRev)}`,
+        `entries ${prev.i} and ${it.i} both for platform ${hex(it.ids.platform)} variant ${hex(it.ids.variant)} subtype ${hex(it.ids.subtype)} soc rev ${hex(it.ids.socRev)}`,
       );
     }
     unique.push(it);
@@ -257,16 +255,30 @@ export function writeQcdt(spec: QcdtSpec): Uint8Array {
     const e = QCDT_HEADER_SIZE + i * entrySize;
     const words =
       v === 1
-        ? [p.ids.platformId, p.ids.variantId, p.ids.socRev]
+        ? [p.ids.platform, p.ids.variant, p.ids.socRev]
         : v === 2
-          ? [p.ids.platformId, p.ids.variantId, p.ids.subtypeId, p.ids.socRev]
-          : [p.ids.platformId, p.ids.variantId, p.ids.subtypeId, p.ids.socRev, ...p.ids.pmic];
+          ? [p.ids.platform, p.ids.variant, p.ids.subtype, p.ids.socRev]
+          : [p.ids.platform, p.ids.variant, p.ids.subtype, p.ids.socRev, ...p.ids.pmic];
     words.push(p.blob.offset, p.blob.size);
     words.forEach((w, k) => dv.setUint32(e + k * 4, w, true));
   });
   // The zero word after the entries is already there; so is the zero padding.
   for (const b of blobs) out.set(b.dtb, b.offset);
   return out;
+}
+
+/**
+ * The ids an entry holds as a table of this version means them: the subtype
+ * from version 2, the pmic ids from version 3.
+ */
+export function qcdtEntryIds(version: QcdtVersion, e: QcdtIds): QcomIds {
+  return {
+    platform: e.platform,
+    variant: e.variant,
+    ...(version >= 2 ? { subtype: e.subtype } : {}),
+    socRev: e.socRev,
+    ...(version >= 3 ? { pmic: [...e.pmic] } : {}),
+  };
 }
 
 /**
@@ -277,38 +289,22 @@ export function writeQcdt(spec: QcdtSpec): Uint8Array {
  *    entry per (msm-id pair × board-id pair) — "not matched pairs";
  *  - plus `qcom,pmic-id = <a b c d>, …`: version 3, × each pmic quad.
  * x = platform (chipset) id, y = variant (platform type), y' = subtype, z = soc rev.
+ * The ids are read by {@link qcomIdsOf}, as board selection reads them.
  */
 export function qcdtIdsFromFdt(fdt: Fdt): { version: QcdtVersion; ids: QcdtIds[] } {
-  const msm = getProp(fdt.root, 'qcom,msm-id');
-  if (!msm) throw new FormatError('FDT', 0, '/qcom,msm-id (the ids dtbTool indexes a DTB by)', 'no such property');
-  const cellsOf = (p: FdtProp, path: string) => readCells(p, 1, path).map(Number);
-  const m = cellsOf(msm, '/qcom,msm-id');
-  const board = getProp(fdt.root, 'qcom,board-id');
-  const pmicProp = getProp(fdt.root, 'qcom,pmic-id');
-  const group = (cells: number[], n: number, path: string, prop: FdtProp): number[][] => {
-    if (cells.length === 0 || cells.length % n !== 0) throw propError(prop, `groups of ${n} cells`, `${cells.length} cells`, path);
-    const out: number[][] = [];
-    for (let i = 0; i < cells.length; i += n) out.push(cells.slice(i, i + n));
-    return out;
-  };
-  if (!board) {
-    const ids = group(m, 3, '/qcom,msm-id', msm).map(([x, y, z]) => ({
-      platformId: x!,
-      variantId: y!,
-      subtypeId: 0,
-      socRev: z!,
-      pmic: [0, 0, 0, 0] as [number, number, number, number],
-    }));
-    return { version: 1, ids };
-  }
-  const chips = group(m, 2, '/qcom,msm-id', msm);
-  const boards = group(cellsOf(board, '/qcom,board-id'), 2, '/qcom,board-id', board);
-  const pmics = pmicProp ? group(cellsOf(pmicProp, '/qcom,pmic-id'), 4, '/qcom,pmic-id', pmicProp) : [[0, 0, 0, 0]];
+  const board = getProp(fdt.root, 'qcom,board-id') !== undefined;
+  const version: QcdtVersion = !board ? 1 : getProp(fdt.root, 'qcom,pmic-id') ? 3 : 2;
+  const read = qcomIdsOf(fdt, board ? 'pairs' : 'triples');
+  if (!read) throw new FormatError('FDT', 0, '/qcom,msm-id (the ids dtbTool indexes a DTB by)', 'no such property');
   const ids: QcdtIds[] = [];
-  for (const [x, z] of chips) {
-    for (const [y, y2] of boards) {
-      for (const p of pmics) ids.push({ platformId: x!, variantId: y!, subtypeId: y2!, socRev: z!, pmic: p as [number, number, number, number] });
-    }
+  const seen = new Set<string>();
+  for (const i of read) {
+    // Before version 3 the pmic ids are not indexed: sets differing only in them are one entry.
+    const pmic = (version === 3 && i.pmic ? [...i.pmic] : [0, 0, 0, 0]) as QcdtIds['pmic'];
+    const entry: QcdtIds = { platform: i.platform, variant: i.variant ?? 0, subtype: i.subtype ?? 0, socRev: i.socRev, pmic };
+    const key = [entry.platform, entry.variant, entry.subtype, entry.socRev, ...pmic].join(',');
+    if (!seen.has(key)) ids.push(entry);
+    seen.add(key);
   }
-  return { version: pmicProp ? 3 : 2, ids };
+  return { version, ids };
 }

@@ -12,12 +12,12 @@ import { dtbToDts, dtsToDtb } from '../../test/fdt-tools.js';
 import { readKernel } from '../formats/kernel.js';
 import { parseQcdt, qcdtIdsFromFdt, writeQcdt } from '../formats/qcdt.js';
 import { appendedDtbs, identityOf } from '../formats/dtb-list.js';
+import { qcomIdsOf } from '../formats/qcom-ids.js';
 import {
   applyLiveProps,
   candidatesFromDtbs,
   candidatesFromDtTable,
   candidatesFromQcdt,
-  qcomIdsOf,
   selectBoard,
 } from './board.js';
 import { type BoardDef, findBoard, parseBoards } from './boards.js';
@@ -56,28 +56,6 @@ function planError(fn: () => unknown): string {
   });
   return message;
 }
-
-describe('qcomIdsOf: the ids of real trees, in each form', () => {
-  it('v2 form (mainline angler): msm-id pairs × board-id pairs, pmic shown', () => {
-    assert.deepEqual(qcomIdsOf(parseFdt(angler)), [{ platform: 0xcf, variant: 0x1f5a, subtype: 0, socRev: 0x20000, pmic: [0x10009, 0x1000a, 0, 0] }]);
-    assert.deepEqual(
-      qcomIdsOf(parseFdt(bullhead101))!.map((i) => [i.platform, i.variant, i.socRev]),
-      [[0xfb, 0xb64, 0], [0xfc, 0xb64, 0]],
-    );
-  });
-  it('triples (shamu, falcon), a quad (hammerhead, m8), and none', () => {
-    assert.deepEqual(qcomIdsOf(parseFdt(triple('x', '<126 8 0x20000>, <126 8 0x10000>'))), [
-      { platform: 126, variant: 8, socRev: 0x20000 },
-      { platform: 126, variant: 8, socRev: 0x10000 },
-    ]);
-    assert.deepEqual(qcomIdsOf(parseFdt(triple('x', '<126 150 0x20000 11>'))), [{ platform: 126, variant: 150, socRev: 0x20000, boardRev: 11 }]);
-    assert.deepEqual(qcomIdsOf(parseFdt(triple('x', '<126 150 0x20000>')), 'quad'), [{ platform: 126, variant: 150, socRev: 0x20000, boardRev: 0 }]);
-    assert.equal(qcomIdsOf(parseFdt(j5)), undefined);
-  });
-  it('a malformed qcom,msm-id is a FormatError naming it', () => {
-    assert.throws(() => qcomIdsOf(parseFdt(triple('x', '<1 2 3 4 5>'))), (e: unknown) => e instanceof FormatError && /\/qcom,msm-id: groups of 2 cells/.test(e.message));
-  });
-});
 
 describe('selectBoard: Qualcomm ids, from a QCDT built from real DTBs', () => {
   const q = parseQcdt(qcdtOf(QCOM));
@@ -121,7 +99,7 @@ describe('selectBoard: Qualcomm ids, from a QCDT built from real DTBs', () => {
 describe('selectBoard: the revision rule of the historical tool', () => {
   // One DTB per soc revision, in a QCDT v1 (platform 126 = MSM8974, variant 8 = MTP).
   const revs = [0x10000, 0x20000, 0x30000];
-  const table = writeQcdt({ version: 1, entries: revs.map((r) => ({ platformId: 126, variantId: 8, socRev: r, dtb: triple(`rev ${r.toString(16)}`, `<126 8 ${r}>`) })) });
+  const table = writeQcdt({ version: 1, entries: revs.map((r) => ({ platform: 126, variant: 8, socRev: r, dtb: triple(`rev ${r.toString(16)}`, `<126 8 ${r}>`) })) });
   const candidates = candidatesFromQcdt(parseQcdt(table));
   const pick = (running: string) => {
     const c = selectBoard(candidates, parseFdt(triple('running', running)));

@@ -3,19 +3,7 @@
  * or DTBs appended to a kernel) belongs to the running board, and what the
  * chosen DTB takes over from the running tree. Pure.
  *
- * Qualcomm ids. A tree's root carries them in one of two forms:
- *  - the old downstream form, read by the MultiROM-era kexec-tools fork
- *    (Tasssadar/kexec-tools, kexec/arch/arm/mach-*.c): `qcom,msm-id =
- *    <platform_id hardware_id soc_rev>` (shamu, falcon, e2nxx; dtbTool's v1
- *    triples) or `<platform_id hardware_id soc_rev board_rev>` (hammerhead, m8);
- *  - the v2 form (dtbTool's dtbtool.txt 3.1, and mainline trees, e.g. Debian's
- *    qcom/msm8994-huawei-angler-rev-101.dtb): `qcom,msm-id = <soc_id soc_rev>, …`
- *    pairs with `qcom,board-id = <hardware_id subtype>, …` pairs, every
- *    combination being one id set ("not matched pairs"); `qcom,pmic-id` quads
- *    may follow (QCDT v3).
- * A tree with qcom,board-id is read in the v2 form; without it, a multiple of
- * three cells as triples and four cells as one (…, board_rev) quad; a board's
- * data may name the form.
+ * Qualcomm ids are read by formats/qcom-ids.ts (both forms are described there).
  *
  * The rule (the fork's choose_dtb, and LK's as dtbtool.txt 3.2 describes it):
  * platform and hardware (variant) ids must be equal, and the subtype when both
@@ -48,21 +36,11 @@ import {
 } from '../formats/fdt.js';
 import { memoryFromFdt, setMemoryReg } from '../formats/fdt-memory.js';
 import { identityOf, rootStrings } from '../formats/dtb-list.js';
-import type { Qcdt } from '../formats/qcdt.js';
-import { type BoardDef, type MsmIdForm } from './boards.js';
+import { type Qcdt, qcdtEntryIds } from '../formats/qcdt.js';
+import { formatQcomIds, type MsmIdForm, type QcomIds, qcomIdsOf } from '../formats/qcom-ids.js';
+import type { BoardDef } from './boards.js';
 import type { Arch } from './abi.js';
 
-
-/** One set of Qualcomm ids a DTB is selected by. */
-export interface QcomIds {
-  platform: number;
-  /** hardware_id / variant (platform type: MTP, CDP, or the OEM's board number). */
-  variant?: number;
-  subtype?: number;
-  socRev: number;
-  boardRev?: number;
-  pmic?: number[];
-}
 
 export interface BoardCandidate {
   /** Where it came from, for messages: "QCDT entry 3", "DTB 2 appended to the kernel". */
@@ -74,69 +52,11 @@ export interface BoardCandidate {
   dtTable?: { id: number; rev: number; custom: number[] };
 }
 
-// ---------------------------------------------------------------- ids
-
-function cellsOf(prop: FdtProp, path: string): number[] {
-  return readCells(prop, 1, path).map(Number);
-}
-
-function groups(prop: FdtProp, path: string, n: number): number[][] {
-  const c = cellsOf(prop, path);
-  if (c.length === 0 || c.length % n !== 0) throw propError(prop, `groups of ${n} cells`, `${c.length} cells`, path);
-  const out: number[][] = [];
-  for (let i = 0; i < c.length; i += n) out.push(c.slice(i, i + n));
-  return out;
-}
-
-/** The Qualcomm id sets of a tree's root (see the module comment), or undefined without qcom,msm-id. */
-export function qcomIdsOf(fdt: Fdt, form?: MsmIdForm): QcomIds[] | undefined {
-  const msm = getProp(fdt.root, 'qcom,msm-id');
-  if (!msm) return undefined;
-  const board = getProp(fdt.root, 'qcom,board-id');
-  const pmicProp = getProp(fdt.root, 'qcom,pmic-id');
-  const cells = cellsOf(msm, '/qcom,msm-id');
-  const f: MsmIdForm = form ?? (board ? 'pairs' : cells.length % 3 === 0 ? 'triples' : cells.length === 4 ? 'quad' : 'pairs');
-  const pmic = pmicProp ? groups(pmicProp, '/qcom,pmic-id', 4)[0] : undefined;
-  const withPmic = (ids: QcomIds): QcomIds => (pmic ? { ...ids, pmic } : ids);
-  switch (f) {
-    case 'quad':
-      // The fork's hammerhead code reads 3 cells as board_rev 0.
-      if (cells.length !== 4 && cells.length !== 3) {
-        throw propError(msm, '4 cells <platform hardware soc_rev board_rev> (or 3)', `${cells.length} cells`, '/qcom,msm-id');
-      }
-      return [withPmic({ platform: cells[0]!, variant: cells[1]!, socRev: cells[2]!, boardRev: cells[3] ?? 0 })];
-    case 'triples':
-      return groups(msm, '/qcom,msm-id', 3).map(([p, v, r]) => withPmic({ platform: p!, variant: v!, socRev: r! }));
-    case 'pairs': {
-      const chips = groups(msm, '/qcom,msm-id', 2);
-      const boards = board ? groups(board, '/qcom,board-id', 2) : [undefined];
-      const out: QcomIds[] = [];
-      for (const [p, r] of chips) {
-        for (const b of boards) out.push(withPmic(b ? { platform: p!, variant: b[0]!, subtype: b[1]!, socRev: r! } : { platform: p!, socRev: r! }));
-      }
-      return out;
-    }
-  }
-}
-
-export function formatQcomIds(ids: QcomIds): string {
-  const parts = [`platform ${hex(ids.platform)}`];
-  if (ids.variant !== undefined) parts.push(`variant ${hex(ids.variant)}`);
-  if (ids.subtype !== undefined) parts.push(`subtype ${hex(ids.subtype)}`);
-  parts.push(`soc-rev ${hex(ids.socRev)}`);
-  if (ids.boardRev !== undefined) parts.push(`board-rev ${hex(ids.boardRev)}`);
-  if (ids.pmic && ids.pmic.some((p) => p !== 0)) parts.push(`pmic ${ids.pmic.map(hex).join(' ')}`);
-  return parts.join(' ');
-}
-
 // ---------------------------------------------------------------- candidates
 
 export function candidatesFromQcdt(q: Qcdt): BoardCandidate[] {
   return q.entries.map((e) => {
-    const ids: QcomIds = { platform: e.platformId, variant: e.variantId, socRev: e.socRev };
-    if (q.version >= 2) ids.subtype = e.subtypeId;
-    if (q.version >= 3) ids.pmic = [...e.pmic];
-    return { source: `QCDT entry ${e.index}`, dtb: e.dtb, tableIds: ids };
+    return { source: `QCDT entry ${e.index}`, dtb: e.dtb, tableIds: qcdtEntryIds(q.version, e) };
   });
 }
 

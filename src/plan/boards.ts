@@ -3,10 +3,8 @@
  * from the running tree, validated before anything trusts it.
  */
 import { FormatError } from '../errors.js';
+import type { MsmIdForm } from '../formats/qcom-ids.js';
 import type { Arch } from './abi.js';
-
-/** How a board's qcom,msm-id cells group: <platform rev>, <platform variant rev>, or four. */
-export type MsmIdForm = 'pairs' | 'triples' | 'quad';
 
 /** What to copy from the running tree into the chosen DTB. */
 export type CopyRule =

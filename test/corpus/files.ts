@@ -174,7 +174,7 @@ function findProp(dtb: Uint8Array, name: string): number {
 function tables(): Files {
   const a = qcomDtb(0xcf, 0x20000, 8);
   const b = qcomDtb(0xcf, 0x20001, 8);
-  const q = writeQcdt({ version: 2, pageSize: 2048, entries: [a, b].map((dtb, i) => ({ platformId: 0xcf, variantId: 8, subtypeId: 0, socRev: 0x20000 + i, dtb })) });
+  const q = writeQcdt({ version: 2, pageSize: 2048, entries: [a, b].map((dtb, i) => ({ platform: 0xcf, variant: 8, subtype: 0, socRev: 0x20000 + i, dtb })) });
   const t = writeDtTable({ version: 1, entries: [{ dtb: a, id: 1 }, { dtb: b, id: 2, compression: 'gzip' }] });
   const entry0 = 12; // QCDT v2 entries: 24 bytes from offset 12; offset and size are the last two words
   return {
@@ -296,10 +296,10 @@ export const BOMBS: Record<string, () => Uint8Array> = {
   'config-gzip-1g': () => gzipZeros(new TextEncoder().encode('CONFIG_KEXEC=y\n'), GiB),
   /** 3,000 QCDT entries sharing one real board DTB (Nexus 5X, 24 KiB), for the running board's ids. */
   'qcdt-3000-shared': () =>
-    writeQcdt({ version: 2, entries: Array.from({ length: 3000 }, (_, i) => ({ platformId: 0xcf, variantId: 8 + i, subtypeId: 0, socRev: 0x20000, dtb: readFixture('qcom', 'msm8992-lg-bullhead-rev-101.dtb') })) }),
+    writeQcdt({ version: 2, entries: Array.from({ length: 3000 }, (_, i) => ({ platform: 0xcf, variant: 8 + i, subtype: 0, socRev: 0x20000, dtb: readFixture('qcom', 'msm8992-lg-bullhead-rev-101.dtb') })) }),
   /** 3,000 QCDT entries whose DTB regions all partly overlap. */
   'qcdt-3000-overlapping': () => {
-    const q = writeQcdt({ version: 2, entries: Array.from({ length: 3000 }, (_, i) => ({ platformId: 0xcf, variantId: 8 + i, subtypeId: 0, socRev: 0x20000, dtb: qcomDtb(0xcf, 0x20000, 8) })) });
+    const q = writeQcdt({ version: 2, entries: Array.from({ length: 3000 }, (_, i) => ({ platform: 0xcf, variant: 8 + i, subtype: 0, socRev: 0x20000, dtb: qcomDtb(0xcf, 0x20000, 8) })) });
     const dv = new DataView(q.buffer);
     const first = dv.getUint32(12 + 16, true);
     // Every entry at the first DTB, with sizes that differ: same start, different ends.
