@@ -46,10 +46,10 @@
  *    the QCDT size in `unused[0]` (dtbTool's dtbtool.txt, "2.1 Changes") before
  *    AOSP named that word header_version. Taken only when "QCDT" is really there.
  */
-import { createHash } from 'node:crypto';
 import { FormatError, hex } from '../errors.js';
 import { alignUp, ByteReader, concatBytes, view } from '../util/bytes.js';
 import { findOverlap } from '../util/regions.js';
+import { Sha1 } from '../util/sha1.js';
 
 export const BOOT_MAGIC = 'ANDROID!';
 export const VENDOR_BOOT_MAGIC = 'VNDRBOOT';
@@ -604,7 +604,7 @@ function u32(v: number | undefined, what: string, fmt: string, off: number): num
 
 /** mkbootimg's image id: SHA-1 of (section bytes, u32le size) for each section in turn, zero-padded to 32 bytes. */
 export function mkbootimgId(version: BootImageVersion, s: Pick<BootImageSpec, 'kernel' | 'ramdisk' | 'second' | 'recoveryDtbo' | 'dtb'>): Uint8Array {
-  const h = createHash('sha1');
+  const h = new Sha1();
   const add = (b?: Uint8Array) => {
     if (b && b.length > 0) h.update(b);
     const n = new Uint8Array(4);
