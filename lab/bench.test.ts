@@ -38,6 +38,14 @@ describe('bench figures', () => {
     assert.match(lines[1]!, /hardboot +median 2\.50s over 2 run\(s\), peak RSS 50\.0 MiB/);
     assert.match(lines[2]!, /8\.33x \(goal <= 1\.5x: NOT met\)/);
   });
+  it("sets each way of starting hardboot against the runtime's own start", () => {
+    const row = (tool: string, ms: number) => ({ tool, runs: 3, medianWallMs: ms, peakRssKb: 1024 });
+    const lines = formatBench('arm', [row('node-startup', 1800), row('hardboot', 3020), row('release-version', 1000), row('release', 1450)]);
+    assert.deepEqual(lines.slice(4), [
+      'arm   hardboot -l (npm, dist/hardboot.mjs) above node -e 0: +1.22s (goal <= +0.50s: NOT met)',
+      'arm   hardboot -l (release, snapshot) above node -e 0: -0.35s (goal <= +0.50s: met)',
+    ]);
+  });
 });
 
 describe('reset figures', () => {

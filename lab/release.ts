@@ -9,7 +9,9 @@
  *   lib/              the dynamic loader and exactly the libraries Node and koffi need
  *                     (the DT_NEEDED closure), stripped
  *   node_modules/     koffi and its native build for the architecture
- *   hardboot.mjs      the tool (dist/hardboot.mjs)
+ *   hardboot.cjs      the tool (dist/hardboot.cjs, from src/cli/release-entry.ts)
+ *   snapshot/         made on the device by its first run: the tool as a V8 start-up
+ *                     snapshot for that CPU (see launcher())
  *   LICENSE, licenses/  hardboot's licence, and the copyright file of every package
  *
  * The packages come from Debian through the lab's own resolution and download
@@ -25,7 +27,7 @@ import { GuestImage, concatLayers, pruneLayers, writeAtomic } from './guest.js';
 import { Progress } from './progress.js';
 
 /** Bumped when the release's layout changes: part of the cache key. */
-const RELEASE_FORMAT = 2;
+const RELEASE_FORMAT = 3;
 
 /** The roots of the release's package closure: Node, and what it links. */
 const RELEASE_ROOTS = ['nodejs'] as const;
@@ -67,32 +69,29 @@ export function relocateBuiltins(lib: Uint8Array): { lib: Uint8Array; paths: str
   return { lib: out, paths };
 }
 
-/** Run by Node before hardboot.mjs: back to the directory the user ran hardboot from. */
-export const CHDIR_PRELOAD = `// The release's launcher starts Node in the release's directory (where Node finds the
-// builtins Debian keeps outside libnode); back to the caller's directory before anything runs.
-'use strict';
-const dir = process.env.HARDBOOT_CWD;
-delete process.env.HARDBOOT_CWD;
-if (dir) {
-  try {
-    process.chdir(dir);
-  } catch (e) {
-    process.stderr.write('hardboot: cannot return to ' + dir + ': ' + e.message + '\\n');
-    process.exit(1);
-  }
-}
-`;
-
 /**
  * The launcher for `arch`: plain POSIX sh, as busybox, toybox/mksh and dash run it.
  * It finds its directory through PATH and symlinks (a link in /system/bin or
  * /usr/local/bin to it works), then has the bundled loader run the bundled Node
- * in that directory, which returns to the caller's before hardboot runs.
+ * in that directory; the tool returns to the caller's directory (HARDBOOT_CWD)
+ * before it reads any argument.
+ *
+ * Start-up: Node deserialises the tool from a V8 start-up snapshot when there is
+ * one for this CPU. V8 accepts a snapshot only on the CPU features it was built
+ * with (they are part of its check), so no blob made elsewhere can be shipped:
+ * the first run on a device builds one (`--build-snapshot`, a few seconds),
+ * checks that it loads, and keeps it in `snapshot/`, named by the release's
+ * `build` id and a checksum of the CPU lines of /proc/cpuinfo (what V8 reads its
+ * features from). Where that directory cannot be written, or the build fails
+ * (recorded, so it is tried once), the tool runs as a plain script: slower,
+ * the same tool. NODE_OPTIONS is for the host's Node, not this one.
  */
-export function launcher(arch: Arch): string {
+export function launcher(arch: Arch, build: string): string {
+  if (!/^[0-9a-f]+$/.test(build)) throw new Error(`launcher: the build id must be hex, not '${build}'`);
   return `#!/bin/sh
 # hardboot, self-contained: the bundled dynamic loader runs the bundled Node with
-# the bundled libraries (nothing of the host's /lib is used), on hardboot.mjs.
+# the bundled libraries (nothing of the host's /lib is used), on the tool's start-up
+# snapshot for this CPU (made by the first run), else on hardboot.cjs.
 case "$0" in
 */*) self=$0 ;;
 *) self=$(command -v -- "$0") || exit 127 ;;
@@ -106,10 +105,27 @@ while [ -L "$self" ]; do
 done
 HARDBOOT_CWD=$(pwd) || exit 1
 export HARDBOOT_CWD
+unset NODE_OPTIONS
 cd "\${self%/*}/.." || exit 1
 root=$(pwd) || exit 1
-exec "$root/lib/${LOADER[arch]}" --library-path "$root/lib" "$root/node/bin/node" \\
-	--require "$root/node/chdir.cjs" "$root/hardboot.mjs" "$@"
+node() {
+	"$root/lib/${LOADER[arch]}" --library-path "$root/lib" "$root/node/bin/node" "$@"
+}
+cpu=$(grep -E '^(Features|CPU implementer|CPU architecture|CPU variant|CPU part)' /proc/cpuinfo 2>/dev/null | sort -u | cksum)
+blob=$root/snapshot/${build}-\${cpu%% *}.blob
+if [ ! -f "$blob" ] && [ ! -f "$blob.failed" ] && mkdir -p "$root/snapshot" 2>/dev/null; then
+	if node --no-warnings --snapshot-blob "$blob.$$" --build-snapshot "$root/hardboot.cjs" >/dev/null 2>&1 &&
+		node --snapshot-blob "$blob.$$" -- --version >/dev/null 2>&1; then
+		mv -f "$blob.$$" "$blob"
+	else
+		rm -f "$blob.$$"
+		: >"$blob.failed"
+	fi
+fi
+if [ -f "$blob" ]; then
+	exec "$root/lib/${LOADER[arch]}" --library-path "$root/lib" "$root/node/bin/node" --snapshot-blob "$blob" -- "$@"
+fi
+exec "$root/lib/${LOADER[arch]}" --library-path "$root/lib" "$root/node/bin/node" "$root/hardboot.cjs" "$@"
 `;
 }
 
@@ -153,18 +169,17 @@ export function releaseVersion(): string {
 export async function buildRelease(arch: Arch, outDir = join(repoRoot, 'release'), cache = cacheDir()): Promise<Release> {
   const version = releaseVersion();
   const name = `hardboot-${version}-linux-${arch}`;
-  const bundle = join(repoRoot, 'dist', 'hardboot.mjs');
+  const bundle = join(repoRoot, 'dist', 'hardboot.cjs');
   if (!existsSync(bundle)) throw new LabError(`${bundle} is missing: npm run build makes it`);
   const log = join(ensureDir(join(cache, 'logs')), `release-${arch}.log`);
   const debs = guestPackages(arch, cache, RELEASE_ROOTS);
   const debDir = await fetchDebs(arch, debs, cache, log);
   const koffiTgz = await fetchKoffi(arch, cache, log);
 
-  // The cached tarball, keyed by everything that goes into it.
-  const key = sha256([
-    `release-${RELEASE_FORMAT}`, arch, version, launcher(arch), readFileSync(bundle), basename(koffiTgz),
-    ...debs.map((d) => `${d.file} ${d.sha256}`),
-  ]).slice(0, 16);
+  // The build id names the snapshots a device makes (a new tool or Node never uses an old one);
+  // the cached tarball is keyed by everything that goes into it.
+  const build = sha256([arch, version, readFileSync(bundle), ...debs.map((d) => `${d.file} ${d.sha256}`)]).slice(0, 16);
+  const key = sha256([`release-${RELEASE_FORMAT}`, launcher(arch, build), basename(koffiTgz), build]).slice(0, 16);
   const cached = join(ensureDir(join(cache, 'release', arch)), `${name}-${key}.tar.gz`);
   mkdirSync(outDir, { recursive: true });
   const tarball = join(outDir, `${name}.tar.gz`);
@@ -185,12 +200,11 @@ export async function buildRelease(arch: Arch, outDir = join(repoRoot, 'release'
     for (const d of ['bin', 'node/bin', 'lib', 'node_modules', 'licenses']) mkdirSync(join(r, d), { recursive: true });
 
     copyFileSync(join(x, 'usr', 'bin', 'node'), join(r, 'node', 'bin', 'node'));
-    writeFileSync(join(r, 'node', 'chdir.cjs'), CHDIR_PRELOAD);
     installKoffi(arch, koffiTgz, join(r, 'node_modules'));
     // The bundled C library is glibc: koffi's musl build would never load.
     execFileSync('find', [join(r, 'node_modules'), '-depth', '-type', 'd', '-name', 'musl_*', '-exec', 'rm', '-rf', '{}', ';']);
-    copyFileSync(bundle, join(r, 'hardboot.mjs'));
-    writeFileSync(join(r, 'bin', 'hardboot'), launcher(arch));
+    copyFileSync(bundle, join(r, 'hardboot.cjs'));
+    writeFileSync(join(r, 'bin', 'hardboot'), launcher(arch, build));
     chmodSync(join(r, 'bin', 'hardboot'), 0o755);
 
     // The libraries: the loader, then the DT_NEEDED closure of Node and koffi's native module.
@@ -261,7 +275,8 @@ export const RELEASE_GUEST_DIR = 'data/hardboot';
  * and the scenario scripts) and the release unpacked at /data/hardboot. Nothing
  * in it but the release can run Node.
  */
-export async function releaseInitrd(arch: Arch, guest: GuestImage, cache = cacheDir()): Promise<string> {
+/** The release for `arch` unpacked at RELEASE_GUEST_DIR, as one cpio layer (cached by the release's key). */
+async function releaseLayer(arch: Arch, cache: string): Promise<string> {
   const release = await buildRelease(arch, join(cache, 'release', 'out'), cache);
   const dir = ensureDir(join(cache, 'guest', arch));
   const layer = join(dir, `release-${release.key}.cpio.gz`);
@@ -275,11 +290,26 @@ export async function releaseInitrd(arch: Arch, guest: GuestImage, cache = cache
     }
     pruneLayers(dir, 'release', layer);
   }
+  return layer;
+}
+
+export async function releaseInitrd(arch: Arch, guest: GuestImage, cache = cacheDir()): Promise<string> {
+  const layer = await releaseLayer(arch, cache);
   const parts = [guest.secondInitrd, ...['boot', 'lab'].map((n) => {
     const l = guest.layers.find((x) => x.name === n);
     if (!l) throw new LabError(`the ${arch} guest has no ${n} layer`);
     return l.path;
   }), layer];
   // Each part's name holds its key. Not 'initrd' nor 'release': those prefixes are other kinds.
-  return concatLayers(dir, 'releaseinitrd', parts, parts);
+  return concatLayers(join(cache, 'guest', arch), 'releaseinitrd', parts, parts);
+}
+
+/**
+ * The bench's initrd: the whole lab guest (Debian's Node, kexec-tools, the
+ * npm-style /usr/bin/hardboot) with the release beside it at /data/hardboot,
+ * so one boot measures every way of starting the tool.
+ */
+export async function benchInitrd(arch: Arch, guest: GuestImage, cache = cacheDir()): Promise<string> {
+  const parts = [guest.initrd, await releaseLayer(arch, cache)];
+  return concatLayers(join(cache, 'guest', arch), 'benchinitrd', parts, parts);
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Arch, LabError, cacheDir, ensureDir, formatDuration } from './env.js';
 import { GuestImage } from './guest.js';
 import { KernelArtifacts } from './kernel.js';
-import { releaseInitrd } from './release.js';
+import { benchInitrd, releaseInitrd } from './release.js';
 import { QemuOptions, RunResult, qemuCommand, runQemu } from './qemu.js';
 import { readFileSync as readFile, writeFileSync } from 'node:fs';
 import { RUNNING_BOARD, runningPhoneDtb, storedDtb } from './phone.js';
@@ -497,14 +497,14 @@ export const SCENARIOS: readonly Scenario[] = [
       hardbootRun({
         label: '',
         args: boardArgs(arch),
-        markers: ['init', 'release-root', 'release-version', 'release-doctor', 'hardboot-page', 'hardboot-load', 'hardboot-exec', ...STORED_KERNEL],
+        markers: ['init', 'release-root', 'release-version', 'release-snapshot', 'release-doctor', 'hardboot-page', 'hardboot-load', 'hardboot-exec', ...STORED_KERNEL],
         forbidden: ['done', 'hardboot-rejected'],
         resets: 1,
       }),
       {
         label: 'kexec',
         args: ['kexec'],
-        markers: ['init', 'release-root', 'release-version', 'kexec-load', 'kexec-exec', ...SECOND_KERNEL],
+        markers: ['init', 'release-root', 'release-version', 'release-snapshot', 'kexec-load', 'kexec-exec', ...SECOND_KERNEL],
         forbidden: ['done'],
         timeoutMs: KEXEC_TIMEOUT_MS,
         dtbRandomness: true,
@@ -514,8 +514,9 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: 'bench',
-    summary: 'wall time and peak RSS of hardboot -l vs kexec-tools kexec -l in the guest (npm run bench:lab)',
+    summary: 'wall time and peak RSS of hardboot -l (npm-style and the release) vs kexec-tools kexec -l in the guest (npm run bench:lab)',
     needsBundle: true,
+    initrd: (arch, guest) => benchInitrd(arch, guest),
     variants: (arch) => [
       {
         label: '',

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SystemError } from '../errors.js';
-import { KexecLoadError, explainErrno, formatKexecCall } from './kexec.js';
+import { repoRoot } from '../../test/support.js';
+import { KexecLoadError, explainErrno, formatKexecCall, koffiNativeIn, loadKoffiNative } from './kexec.js';
 
 describe('a refused kexec_load', () => {
   const call = {
@@ -26,5 +30,40 @@ describe('a refused kexec_load', () => {
     const [first, second] = e.message.split('\n');
     assert.match(first!, /^kexec_load: invalid argument \(EINVAL\): this kernel does not accept the hardboot flag 0x4/);
     assert.equal(second, `  the call: ${formatKexecCall(call)}`);
+  });
+});
+
+describe("koffi's native module, found and loaded without koffi's index", () => {
+  it('finds the one build, and it works as koffi does', () => {
+    // As the release holds it: npm's install has the musl build beside it, which the release drops.
+    const pkg = join(repoRoot, 'node_modules', '@koromix', `koffi-linux-${process.arch}`);
+    const triplet = `linux_${process.arch}`;
+    const dir = mkdtempSync(join(tmpdir(), 'hb-koffi-'));
+    try {
+      mkdirSync(join(dir, '@koromix', `koffi-linux-${process.arch}`), { recursive: true });
+      symlinkSync(join(pkg, triplet), join(dir, '@koromix', `koffi-linux-${process.arch}`, triplet));
+      const native = koffiNativeIn(dir);
+      assert.equal(native, join(dir, '@koromix', `koffi-linux-${process.arch}`, triplet, 'koffi.node'));
+      const k = loadKoffiNative(native!) as { load: (n: null) => { func: (s: string) => () => number }; version: string };
+      assert.equal(k.load(null).func('int getpid(void)')(), process.pid);
+      assert.equal(k.version, (JSON.parse(readFileSync(join(repoRoot, 'node_modules', 'koffi', 'package.json'), 'utf8')) as { version: string }).version);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('none, or more than one: undefined (the caller falls back to koffi itself)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hb-koffi-'));
+    try {
+      assert.equal(koffiNativeIn(dir), undefined);
+      for (const t of ['linux_arm64', 'musl_arm64']) {
+        mkdirSync(join(dir, '@koromix', 'koffi-linux-arm64', t), { recursive: true });
+        writeFileSync(join(dir, '@koromix', 'koffi-linux-arm64', t, 'koffi.node'), '');
+      }
+      assert.equal(koffiNativeIn(dir), undefined);
+      rmSync(join(dir, '@koromix', 'koffi-linux-arm64', 'musl_arm64'), { recursive: true });
+      assert.equal(koffiNativeIn(dir), join(dir, '@koromix', 'koffi-linux-arm64', 'linux_arm64', 'koffi.node'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,6 +6,8 @@
  * Preconditions: a plan from src/plan (segments page-aligned, non-overlapping,
  * inside RAM); root or CAP_SYS_BOOT; the running arch matches plan.arch.
  */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { SystemError, hex } from '../errors.js';
 import type { Arch } from '../plan/abi.js';
 import { KEXEC_ARCH, KEXEC_HARDBOOT } from '../plan/abi.js';
@@ -26,6 +28,43 @@ interface Libc {
 
 let libc: Libc | undefined;
 
+/**
+ * How koffi is loaded: by the module system beside hardboot (npm, dist/hardboot.mjs);
+ * the release's start-up snapshot, whose own require() knows only Node's builtins,
+ * sets a loader that resolves it from the release's node_modules at run time.
+ */
+let loadKoffi: () => Promise<unknown> = async () => (await import('koffi')).default;
+
+export function setKoffiLoader(loader: () => Promise<unknown>): void {
+  loadKoffi = loader;
+}
+
+/**
+ * The one koffi native module under `nodeModules`
+ * (`@koromix/koffi-<platform>/<triplet>/koffi.node`, where koffi 3 keeps each
+ * build), or undefined when there is none or more than one.
+ */
+export function koffiNativeIn(nodeModules: string): string | undefined {
+  const base = join(nodeModules, '@koromix');
+  if (!existsSync(base)) return undefined;
+  const found = readdirSync(base)
+    .filter((p) => p.startsWith('koffi-'))
+    .flatMap((p) => readdirSync(join(base, p)).map((t) => join(base, p, t, 'koffi.node')))
+    .filter((f) => existsSync(f));
+  return found.length === 1 ? found[0] : undefined;
+}
+
+/**
+ * koffi's native module loaded straight through process.dlopen: what koffi's
+ * own index does once it has found the file, without Node's module loader and
+ * koffi's platform search (a third of a second in the lab's emulated guests).
+ */
+export function loadKoffiNative(file: string): unknown {
+  const m = { exports: {} };
+  process.dlopen(m, file);
+  return m.exports;
+}
+
 /** Where the C library is looked for, in order (null: the symbols already in the process). */
 const LIBC_CANDIDATES: readonly (string | null)[] = [null, 'libc.so.6', 'libc.so'];
 
@@ -33,7 +72,7 @@ async function load(): Promise<Libc> {
   if (libc) return libc;
   let koffi: typeof import('koffi');
   try {
-    koffi = (await import('koffi')).default as unknown as typeof import('koffi');
+    koffi = (await loadKoffi()) as typeof import('koffi');
   } catch (e) {
     throw new SystemError(
       `cannot load koffi, the FFI library hardboot calls the kernel through (${(e as Error).message}); install it beside hardboot: npm install koffi`,

@@ -12,6 +12,10 @@ marker "release-root busybox only, $(du -sk "$rel" | cut -f1) KiB at $rel"
 
 v=$("$rel/bin/hardboot" --version) || fail "$rel/bin/hardboot --version exited $?"
 marker "release-version $v"
+# The first run made the start-up snapshot for this CPU; every later run here uses it.
+blob=$(ls "$rel"/snapshot/*.blob 2>/dev/null | head -n 1)
+[ -f "$blob" ] || fail "the first run made no start-up snapshot in $rel/snapshot ($(ls "$rel/snapshot" 2>&1))"
+marker "release-snapshot $(basename "$blob") $(du -k "$blob" | cut -f1) KiB"
 
 # Found on PATH through a symlink, as a user would install it.
 ln -s "$rel/bin/hardboot" /usr/bin/hardboot
