@@ -44,8 +44,6 @@ const PACKAGES = {
     ['kmod', 'depmod'],
     // the lab keeps the unpacked kernel source as a git tree and applies patches with git am
     ['git', 'git'],
-    // the release's start-up snapshot is built by the release's own arm/arm64 Node
-    ['qemu-user-static', 'qemu-aarch64-static'],
   ],
 };
 
