@@ -38,7 +38,10 @@ describe('release launcher (with this Node standing in for the bundled one)', ()
     spawnSync('sh', ['-c', cmd], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=64', ...env }, cwd: dir });
   const blobs = () => readdirSync(join(root, 'snapshot'));
 
-  it('the first run makes the start-up snapshot for this CPU, checks it, and runs from it', () => {
+  it("the first run makes the start-up snapshot for this CPU, checks it, runs from it, and drops other builds' snapshots", () => {
+    mkdirSync(join(root, 'snapshot'));
+    writeFileSync(join(root, 'snapshot', 'beef-123.blob'), 'an earlier release');
+    writeFileSync(join(root, 'snapshot', 'beef-456.blob.failed'), '');
     const r = run(`${root}/bin/hardboot --version`);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^hardboot \d+\.\d+\.\d+\n$/);

@@ -82,7 +82,8 @@ export function relocateBuiltins(lib: Uint8Array): { lib: Uint8Array; paths: str
  * the first run on a device builds one (`--build-snapshot`, a few seconds),
  * checks that it loads, and keeps it in `snapshot/`, named by the release's
  * `build` id and a checksum of the CPU lines of /proc/cpuinfo (what V8 reads its
- * features from). Where that directory cannot be written, or the build fails
+ * features from), and removes the snapshots of any other build there. Where that
+ * directory cannot be written, or the build fails
  * (recorded, so it is tried once), the tool runs as a plain script: slower,
  * the same tool. NODE_OPTIONS is for the host's Node, not this one.
  */
@@ -117,6 +118,10 @@ if [ ! -f "$blob" ] && [ ! -f "$blob.failed" ] && mkdir -p "$root/snapshot" 2>/d
 	if node --no-warnings --snapshot-blob "$blob.$$" --build-snapshot "$root/hardboot.cjs" >/dev/null 2>&1 &&
 		node --snapshot-blob "$blob.$$" -- --version >/dev/null 2>&1; then
 		mv -f "$blob.$$" "$blob"
+		# Snapshots of an earlier release unpacked here are of no use to this one.
+		for old in "$root"/snapshot/*; do
+			case $old in "$root/snapshot/${build}-"*) ;; *) rm -f "$old" ;; esac
+		done
 	else
 		rm -f "$blob.$$"
 		: >"$blob.failed"
