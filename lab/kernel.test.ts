@@ -56,6 +56,7 @@ describe('missingFromConfig', () => {
 describe('kernelKey', () => {
   const inp: KernelInputs = {
     arch: 'arm64',
+    version: '6.1',
     tarball: '/x.tar.xz',
     sourceVersion: 'linux-source-6.1_6.1.176-1',
     fragments: [{ path: '/r/common.config', text: 'CONFIG_A=y\n' }],
@@ -70,6 +71,12 @@ describe('kernelKey', () => {
     assert.notEqual(kernelKey({ ...inp, sourceVersion: 'linux-source-6.1_6.1.177-1' }), k);
     assert.notEqual(kernelKey({ ...inp, fragments: [{ path: '/r/common.config', text: 'CONFIG_A=n\n' }] }), k);
     assert.notEqual(kernelKey({ ...inp, patches: [{ path: '/p/0001-x.patch', bytes: new Uint8Array([1]) }] }), k);
+  });
+  it("names each fragment by its place under kernel/configs: a version's own fragment is not the shared one", () => {
+    const configs = join(repoRoot, 'kernel', 'configs');
+    const shared = kernelKey({ ...inp, fragments: [{ path: join(configs, 'arm.config'), text: 'CONFIG_A=y\n' }] });
+    const own = kernelKey({ ...inp, fragments: [{ path: join(configs, 'linux-6.12', 'arm.config'), text: 'CONFIG_A=y\n' }] });
+    assert.notEqual(shared, own);
   });
 });
 

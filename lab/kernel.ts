@@ -1,6 +1,8 @@
 /**
- * Lab kernels: Debian's linux-source-6.1 tarball, our patch series, allnoconfig +
- * the fragments in kernel/configs/, cross-built for arm (zImage) and arm64 (Image).
+ * Lab kernels: Debian's linux-source-<version> tarball (6.1 or 6.12), our patch
+ * series for that version (kernel/patches/linux-<version>/), allnoconfig + the
+ * fragments in kernel/configs/ (and kernel/configs/linux-<version>/ where a version
+ * needs its own), cross-built for arm (zImage) and arm64 (Image).
  *
  * Cache layout under $HARDBOOT_CACHE:
  *   linux/<version>/              the unpacked tarball, a git repository whose tag
@@ -10,7 +12,8 @@
  *   kernels/.build.lock           held while a kernel builds (never two at once)
  *
  * key = sha256(tarball version, fragments, patches, BUILD_SCRIPT_VERSION, arch): a warm run
- * with nothing changed finds kernels/<arch>-<key>/manifest.json and returns at once.
+ * with nothing changed finds kernels/<arch>-<key>/manifest.json and returns at once. The
+ * tarball's version (e.g. linux-source-6.12_6.12.117-1~deb12u1) tells the kernels apart.
  */
 import { execFileSync } from 'node:child_process';
 import {
@@ -24,15 +27,26 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { Arch, LabError, acquireLock, cacheDir, ensureDir, repoRoot, sha256 } from './env.js';
 import { Progress, runLogged } from './progress.js';
 
 /** Bump when this file changes how a kernel is configured or built. */
 export const BUILD_SCRIPT_VERSION = 1;
 
-export const KERNEL_TARBALL = '/usr/src/linux-source-6.1.tar.xz';
-const SOURCE_PACKAGE = 'linux-source-6.1';
+/** The kernel versions the series exists for; the lab builds either. */
+export const KERNEL_VERSIONS = ['6.1', '6.12'] as const;
+export type KernelVersion = (typeof KERNEL_VERSIONS)[number];
+export const DEFAULT_KERNEL_VERSION: KernelVersion = '6.1';
+
+export function isKernelVersion(v: string): v is KernelVersion {
+  return (KERNEL_VERSIONS as readonly string[]).includes(v);
+}
+
+/** Debian's source package and tarball for a version. */
+export function kernelSource(version: KernelVersion): { package: string; tarball: string } {
+  return { package: `linux-source-${version}`, tarball: `/usr/src/linux-source-${version}.tar.xz` };
+}
 
 export interface ArchBuild {
   cross: string;
@@ -49,6 +63,8 @@ export const ARCH_BUILD: Record<Arch, ArchBuild> = {
 
 export interface KernelArtifacts {
   arch: Arch;
+  /** The series' kernel version (6.1, 6.12). */
+  version: KernelVersion;
   key: string;
   dir: string;
   /** Image (arm64) or zImage (arm). */
@@ -120,6 +136,7 @@ export function missingFromConfig(options: readonly FragmentOption[], configText
 
 export interface KernelInputs {
   arch: Arch;
+  version: KernelVersion;
   tarball: string;
   sourceVersion: string;
   fragments: { path: string; text: string }[];
@@ -159,23 +176,33 @@ function askTarballVersion(tarball: string, size: number, mtimeMs: number): stri
   return `${basename(tarball)}_${size}_${Math.floor(mtimeMs)}`;
 }
 
-export function kernelInputs(arch: Arch, tarball = process.env['HARDBOOT_LINUX_TARBALL'] ?? KERNEL_TARBALL): KernelInputs {
+/**
+ * What goes into the kernel of `arch` and `version`. $HARDBOOT_LINUX_TARBALL and
+ * $HARDBOOT_KERNEL_PATCHES stand in for the tarball and the series (to try a
+ * series before it is committed).
+ */
+export function kernelInputs(arch: Arch, version: KernelVersion = DEFAULT_KERNEL_VERSION): KernelInputs {
+  const src = kernelSource(version);
+  const tarball = process.env['HARDBOOT_LINUX_TARBALL'] ?? src.tarball;
   if (!existsSync(tarball)) {
-    throw new LabError(`${tarball}: missing (install ${SOURCE_PACKAGE}: node scripts/setup.mjs lab)`);
+    throw new LabError(`${tarball}: missing (install ${src.package}: node scripts/setup.mjs lab)`);
   }
   const configs = join(repoRoot, 'kernel', 'configs');
-  const fragments = ['common.config', `${arch}.config`].map((f) => {
-    const path = join(configs, f);
-    return { path, text: readFileSync(path, 'utf8') };
-  });
-  return { arch, tarball, sourceVersion: tarballVersion(tarball), fragments, patches: patchSeries() };
+  const fragments = [
+    join(configs, 'common.config'),
+    join(configs, `${arch}.config`),
+    join(configs, `linux-${version}`, 'common.config'),
+    join(configs, `linux-${version}`, `${arch}.config`),
+  ]
+    .filter((path, i) => i < 2 || existsSync(path))
+    .map((path) => ({ path, text: readFileSync(path, 'utf8') }));
+  const patches = patchSeries(process.env['HARDBOOT_KERNEL_PATCHES'] ?? join(repoRoot, 'kernel', 'patches', `linux-${version}`));
+  if (patches.length === 0) throw new LabError(`no patch series for Linux ${version} (kernel/patches/linux-${version}/*.patch)`);
+  return { arch, version, tarball, sourceVersion: tarballVersion(tarball), fragments, patches };
 }
 
-/**
- * The series: kernel/patches/linux-6.1/*.patch in name order, or the directory in
- * $HARDBOOT_KERNEL_PATCHES (to try a series before it is committed).
- */
-export function patchSeries(dir = process.env['HARDBOOT_KERNEL_PATCHES'] ?? join(repoRoot, 'kernel', 'patches', 'linux-6.1')): { path: string; bytes: Uint8Array }[] {
+/** The series: the directory's *.patch in name order. */
+export function patchSeries(dir: string): { path: string; bytes: Uint8Array }[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((f) => f.endsWith('.patch'))
@@ -185,7 +212,8 @@ export function patchSeries(dir = process.env['HARDBOOT_KERNEL_PATCHES'] ?? join
 
 export function kernelKey(inp: KernelInputs): string {
   const parts: (string | Uint8Array)[] = [`build-script-${BUILD_SCRIPT_VERSION}`, inp.arch, inp.sourceVersion];
-  for (const f of inp.fragments) parts.push(basename(f.path), f.text);
+  // Named relative to kernel/configs ("common.config", "linux-6.12/arm.config").
+  for (const f of inp.fragments) parts.push(relative(join(repoRoot, 'kernel', 'configs'), f.path), f.text);
   for (const p of inp.patches) parts.push(basename(p.path), p.bytes);
   return sha256(parts).slice(0, 16);
 }
@@ -197,30 +225,26 @@ export function kernelDir(arch: Arch, key: string, cache = cacheDir()): string {
   return join(cache, 'kernels', `${arch}-${key}`);
 }
 
-function readManifest(dir: string): KernelArtifacts | undefined {
+function readManifest(dir: string, version: KernelVersion): KernelArtifacts | undefined {
   const m = join(dir, 'manifest.json');
   if (!existsSync(m)) return undefined;
-  return { ...(JSON.parse(readFileSync(m, 'utf8')) as KernelArtifacts), built: false };
-}
-
-/** The cached kernel for these inputs, or undefined; never builds. */
-export function cachedKernel(arch: Arch): KernelArtifacts | undefined {
-  const inp = kernelInputs(arch);
-  return readManifest(kernelDir(arch, kernelKey(inp)));
+  // Manifests from before the version was recorded: the key already holds it.
+  return { version, ...(JSON.parse(readFileSync(m, 'utf8')) as Partial<KernelArtifacts>), built: false } as KernelArtifacts;
 }
 
 export interface BuildOptions {
   cache?: string;
   jobs?: number;
+  version?: KernelVersion;
 }
 
-/** Returns the kernel for `arch`, building it (and unpacking the source) if the cache lacks it. */
+/** Returns the kernel for `arch` (and version), building it (and unpacking the source) if the cache lacks it. */
 export async function buildKernel(arch: Arch, opts: BuildOptions = {}): Promise<KernelArtifacts> {
   const cache = opts.cache ?? cacheDir();
-  const inp = kernelInputs(arch);
+  const inp = kernelInputs(arch, opts.version);
   const key = kernelKey(inp);
   const outDir = kernelDir(arch, key, cache);
-  const hit = readManifest(outDir);
+  const hit = readManifest(outDir, inp.version);
   if (hit) return hit;
 
   const options = inp.fragments.flatMap((f) => parseFragment(f.text, f.path));
@@ -276,6 +300,7 @@ export async function buildKernel(arch: Arch, opts: BuildOptions = {}): Promise<
     ensureDir(tmp);
     const result: KernelArtifacts = {
       arch,
+      version: inp.version,
       key,
       dir: outDir,
       image: join(outDir, ab.target),

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Arch, LabError, cacheDir, ensureDir, formatDuration } from './env.js';
 import { GuestImage } from './guest.js';
-import { KernelArtifacts } from './kernel.js';
+import { DEFAULT_KERNEL_VERSION, KernelArtifacts } from './kernel.js';
 import { benchInitrd, releaseInitrd } from './release.js';
 import { QemuOptions, RunResult, qemuCommand, runQemu } from './qemu.js';
 import { readFileSync as readFile, writeFileSync } from 'node:fs';
@@ -547,6 +547,8 @@ export interface VariantResult {
   scenario: string;
   arch: Arch;
   variant: string;
+  /** The kernel series' version, when not the default one. */
+  kernel?: string;
   ok: boolean;
   durationMs: number;
   log: string;
@@ -574,20 +576,23 @@ export async function runScenario(
 ): Promise<VariantResult[]> {
   const logs = ensureDir(join(opts.cache ?? cacheDir(), 'logs'));
   const results: VariantResult[] = [];
+  // Runs on another kernel version than the default say so in their name and log.
+  const other = kernel.version !== undefined && kernel.version !== DEFAULT_KERNEL_VERSION ? { kernel: kernel.version } : {};
+  const tag = other.kernel ? [`linux-${other.kernel}`] : [];
   let initrd = guest.initrd;
   if (scenario.initrd) {
     try {
       initrd = await scenario.initrd(arch, guest);
     } catch (e) {
       if (!(e instanceof LabError)) throw e;
-      const log = e.log ?? join(logs, `lab-${scenario.name}-${arch}.log`);
-      return [{ scenario: scenario.name, arch, variant: '', log, ok: false, durationMs: 0, reason: e.message }];
+      const log = e.log ?? join(logs, `lab-${[scenario.name, arch, ...tag].join('-')}.log`);
+      return [{ scenario: scenario.name, arch, variant: '', ...other, log, ok: false, durationMs: 0, reason: e.message }];
     }
   }
   for (const v of scenario.variants(arch)) {
-    const name = [scenario.name, arch, v.label].filter(Boolean).join('-');
+    const name = [scenario.name, arch, v.label, ...tag].filter(Boolean).join('-');
     const serialLog = join(logs, `lab-${name}.log`);
-    const base = { scenario: scenario.name, arch, variant: v.label, log: serialLog };
+    const base = { scenario: scenario.name, arch, variant: v.label, ...other, log: serialLog };
     if (scenario.needsBundle && !guest.hasBundle) {
       results.push({
         ...base,
@@ -651,7 +656,7 @@ export function timeline(r: VariantResult): { name: string; atMs: number }[] {
 }
 
 export function describeResult(r: VariantResult): string {
-  const name = [r.scenario, r.arch, r.variant].filter(Boolean).join(' ');
+  const name = [r.scenario, r.arch, r.variant, r.kernel ? `(Linux ${r.kernel})` : ''].filter(Boolean).join(' ');
   if (r.ok) {
     const steps = (r.markers ?? []).map((m) => `${m.name}@${formatDuration(m.atMs)}`).join(' ');
     return `PASS ${name} in ${formatDuration(r.durationMs)} (${steps})`;

@@ -34,6 +34,7 @@ const PACKAGES = {
     ['libc6-dev-arm64-cross', '/usr/aarch64-linux-gnu/include/stdio.h'],
     ['libc6-dev-armhf-cross', '/usr/arm-linux-gnueabihf/include/stdio.h'],
     ['linux-source-6.1', '/usr/src/linux-source-6.1.tar.xz'],
+    ['linux-source-6.12', '/usr/src/linux-source-6.12.tar.xz'],
     ['bc', 'bc'],
     ['flex', 'flex'],
     ['bison', 'bison'],
