@@ -80,6 +80,8 @@ export interface PlanOptions {
 export interface Plan {
   readonly arch: Arch;
   readonly flags: number;
+  /** The hardboot bit among `flags` (as the running kernel advertises it), or undefined for a plain kexec. */
+  readonly hardbootFlag: number | undefined;
   readonly entry: number;
   readonly segments: Segment[];
   readonly commandLine: string | undefined;
@@ -308,9 +310,11 @@ export function plan(input: PlanInput): Plan {
   if (segments.length > KEXEC_SEGMENT_MAX) throw new PlanError(`${segments.length} segments; kexec_load takes at most ${KEXEC_SEGMENT_MAX}`);
   checkInvariants(segments, ram, window, [...input.memory.reserved, ...keepClear.filter((k) => k.kind !== 'decompressor')], page);
 
+  const hardbootFlag = o.hardboot ? (o.hardbootFlag ?? KEXEC_HARDBOOT) : undefined;
   return {
     arch,
-    flags: KEXEC_ARCH[arch] | (o.hardboot ? (o.hardbootFlag ?? KEXEC_HARDBOOT) : 0),
+    flags: KEXEC_ARCH[arch] | (hardbootFlag ?? 0),
+    hardbootFlag,
     entry,
     segments,
     commandLine: prepared.commandLine,

@@ -23,13 +23,17 @@ describe('a refused kexec_load', () => {
     );
   });
   it('is a SystemError with the reason first, the call after, and the call as data', () => {
-    const e = new KexecLoadError(explainErrno('kexec_load', 22, call.flags), 22, call);
+    const e = new KexecLoadError(explainErrno('kexec_load', 22, call.flags, 0x4), 22, call);
     assert.ok(e instanceof SystemError);
     assert.equal(e.errno, 22);
     assert.deepEqual(e.call, call);
     const [first, second] = e.message.split('\n');
     assert.match(first!, /^kexec_load: invalid argument \(EINVAL\): this kernel does not accept the hardboot flag 0x4/);
     assert.equal(second, `  the call: ${formatKexecCall(call)}`);
+  });
+  it("names the hardboot bit the call carried (0x8000 on the 6.12 series), and not for a plain kexec", () => {
+    assert.match(explainErrno('kexec_load', 22, 0xb78000, 0x8000), /does not accept the hardboot flag 0x8000/);
+    assert.match(explainErrno('kexec_load', 22, 0xb70004), /rejected the flags 0xb70004/);
   });
 });
 

@@ -10,7 +10,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { SystemError, hex } from '../errors.js';
 import type { Arch } from '../plan/abi.js';
-import { KEXEC_ARCH, KEXEC_HARDBOOT } from '../plan/abi.js';
+import { KEXEC_ARCH } from '../plan/abi.js';
 import type { Plan } from '../plan/plan.js';
 
 /** arch/arm64 (asm-generic/unistd.h) and arch/arm/tools/syscall.tbl (EABI). */
@@ -111,9 +111,9 @@ function syscallNumber(): number {
   return n;
 }
 
-/** errno → a message a person can act on. */
-export function explainErrno(call: string, errno: number, flags: number): string {
-  const hardboot = (flags & KEXEC_HARDBOOT) !== 0;
+/** errno → a message a person can act on; `hardbootFlag`: the hardboot bit the call carried, if any. */
+export function explainErrno(call: string, errno: number, flags: number, hardbootFlag?: number): string {
+  const hardboot = hardbootFlag !== undefined;
   switch (errno) {
     case 1: // EPERM
       return `${call}: permission denied (EPERM): run as root (CAP_SYS_BOOT), and check that kexec is not disabled (sysctl kernel.kexec_load_disabled) or locked down (/sys/kernel/security/lockdown)`;
@@ -121,7 +121,7 @@ export function explainErrno(call: string, errno: number, flags: number): string
       return `${call}: busy (EBUSY): another kexec load or unload is in progress, or a crash kernel is being loaded; try again`;
     case 22: // EINVAL
       return hardboot
-        ? `${call}: invalid argument (EINVAL): this kernel does not accept the hardboot flag ${hex(KEXEC_HARDBOOT)}: boot a kernel built with CONFIG_KEXEC_HARDBOOT=y (run: hardboot doctor)`
+        ? `${call}: invalid argument (EINVAL): this kernel does not accept the hardboot flag ${hex(hardbootFlag)}: boot a kernel built with CONFIG_KEXEC_HARDBOOT=y (run: hardboot doctor)`
         : `${call}: invalid argument (EINVAL): the kernel rejected the flags ${hex(flags)} or a segment (arch mismatch, or a segment outside RAM)`;
     case 12: // ENOMEM
       return `${call}: out of memory (ENOMEM): the kernel could not allocate pages to stage the segments; free memory or load a smaller initrd`;
@@ -169,7 +169,7 @@ export async function kexecLoad(plan: Plan): Promise<void> {
   const r = c.syscall(syscallNumber(), 'uintptr_t', plan.entry, 'unsigned long', segs.length, 'kexec_segment *', segs, 'unsigned long', plan.flags);
   if (Number(r) !== 0) {
     const errno = c.errno();
-    throw new KexecLoadError(explainErrno('kexec_load', errno, plan.flags), errno, kexecCallOf(plan));
+    throw new KexecLoadError(explainErrno('kexec_load', errno, plan.flags, plan.hardbootFlag), errno, kexecCallOf(plan));
   }
 }
 
