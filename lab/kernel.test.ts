@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { repoRoot } from './env.js';
 import { LabError } from './env.js';
-import { kernelKey, KernelInputs, missingFromConfig, parseFragment } from './kernel.js';
+import { checkKexecFlags, kernelKey, KernelInputs, missingFromConfig, parseFragment } from './kernel.js';
 import { HARDBOOT_PAGE } from './scenarios.js';
 
 describe('parseFragment', () => {
@@ -86,5 +86,50 @@ describe('the lab hardboot page', () => {
     const m = /^CONFIG_KEXEC_HARDBOOT_PAGE=(0x[0-9a-f]+)$/m.exec(fragment);
     assert.ok(m, 'CONFIG_KEXEC_HARDBOOT_PAGE in kernel/configs/common.config');
     assert.equal(Number(m[1]), HARDBOOT_PAGE);
+  });
+});
+
+describe('checkKexecFlags: the hardboot bit against the uapi header it lands in', () => {
+  const header = (extra: string) => `#define KEXEC_ON_CRASH\t\t0x00000001
+#define KEXEC_PRESERVE_CONTEXT\t0x00000002
+${extra}
+#define KEXEC_ARCH_MASK\t\t0xffff0000
+#define KEXEC_FILE_UNLOAD\t0x00000001
+#define KEXEC_FILE_NO_INITRAMFS\t0x00000004
+#define KEXEC_ARCH_ARM     (40 << 16)
+#define KEXEC_ARCH_DEFAULT ( 0 << 16)
+#define KEXEC_SEGMENT_MAX 16
+`;
+  it('accepts a bit no other kexec_load flag has (kexec_file_load flags and arch values are apart)', () => {
+    assert.deepEqual(checkKexecFlags(header('#define KEXEC_HARDBOOT\t\t0x00000004')).problems, []);
+    const r = checkKexecFlags(header('#define KEXEC_UPDATE_ELFCOREHDR\t0x00000004\n#define KEXEC_CRASH_HOTPLUG_SUPPORT 0x00000008\n#define KEXEC_HARDBOOT\t\t0x00008000'));
+    assert.deepEqual(r.problems, []);
+    assert.deepEqual([...r.flags.keys()], ['KEXEC_ON_CRASH', 'KEXEC_PRESERVE_CONTEXT', 'KEXEC_UPDATE_ELFCOREHDR', 'KEXEC_CRASH_HOTPLUG_SUPPORT', 'KEXEC_HARDBOOT']);
+  });
+  it('fails a clash, a missing or doubled define, and a value that is not one low bit', () => {
+    assert.deepEqual(checkKexecFlags(header('#define KEXEC_UPDATE_ELFCOREHDR\t0x00000004\n#define KEXEC_HARDBOOT\t\t0x00000004')).problems, [
+      'KEXEC_HARDBOOT (0x4) shares its bit with KEXEC_UPDATE_ELFCOREHDR (0x4)',
+    ]);
+    assert.deepEqual(checkKexecFlags(header('')).problems, ['KEXEC_HARDBOOT is not defined']);
+    assert.deepEqual(checkKexecFlags(header('#define KEXEC_HARDBOOT 0x4\n#define KEXEC_HARDBOOT 0x8')).problems, ['KEXEC_HARDBOOT is defined twice']);
+    assert.deepEqual(checkKexecFlags(header('#define KEXEC_HARDBOOT 0x100000000')).problems, ['KEXEC_HARDBOOT is 0x100000000: expected one bit of the low 16']);
+    assert.deepEqual(checkKexecFlags(header('#define KEXEC_HARDBOOT 0x6')).problems, ['KEXEC_HARDBOOT is 0x6: expected one bit of the low 16', 'KEXEC_HARDBOOT (0x6) shares its bit with KEXEC_PRESERVE_CONTEXT (0x2)']);
+  });
+  it('passes on every committed series: the header hunk as the series leaves it (context and added lines)', () => {
+    const series = readdirSync(join(repoRoot, 'kernel', 'patches')).filter((d) => d.startsWith('linux-'));
+    assert.ok(series.includes('linux-6.1'));
+    for (const d of series) {
+      const hunks = readdirSync(join(repoRoot, 'kernel', 'patches', d))
+        .filter((f) => f.endsWith('.patch'))
+        .map((f) => readFileSync(join(repoRoot, 'kernel', 'patches', d, f), 'utf8'))
+        .flatMap((t) => t.split(/^diff --git /m).filter((part) => part.startsWith('a/include/uapi/linux/kexec.h ')));
+      assert.equal(hunks.length, 1, `${d}: one patch changes include/uapi/linux/kexec.h`);
+      const after = hunks[0]!
+        .split('\n')
+        .filter((l) => (l.startsWith(' ') || l.startsWith('+')) && !l.startsWith('+++'))
+        .map((l) => l.slice(1))
+        .join('\n');
+      assert.deepEqual(checkKexecFlags(after).problems, [], d);
+    }
   });
 });

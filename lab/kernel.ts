@@ -132,6 +132,36 @@ export function missingFromConfig(options: readonly FragmentOption[], configText
 }
 
 // ---------------------------------------------------------------------------
+// The flag bit.
+
+/**
+ * The kexec_load() flags a patched include/uapi/linux/kexec.h defines (not the
+ * KEXEC_FILE_* flags of kexec_file_load, the KEXEC_ARCH_* values or the segment
+ * limit), and what is wrong with KEXEC_HARDBOOT among them: it must be defined
+ * once, be one bit of the low 16 (bits 16–31 are the arch; higher ones do not
+ * reach a 64-bit kernel) and share its bit with no other flag. The lab checks
+ * this on every build, so a rebase onto a kernel that takes our bit for a new
+ * flag fails before anything boots.
+ */
+export function checkKexecFlags(header: string): { flags: Map<string, number>; problems: string[] } {
+  const flags = new Map<string, number>();
+  const problems: string[] = [];
+  for (const m of header.matchAll(/^#define\s+(KEXEC_\w+)\s+\(?\s*(0x[0-9a-fA-F]+|\d+)\s*\)?\s*$/gm)) {
+    const name = m[1]!;
+    if (/^KEXEC_(FILE_|ARCH_|SEGMENT_MAX$)/.test(name)) continue;
+    if (flags.has(name)) problems.push(`${name} is defined twice`);
+    flags.set(name, Number(m[2]));
+  }
+  const hb = flags.get('KEXEC_HARDBOOT');
+  if (hb === undefined) return { flags, problems: [...problems, 'KEXEC_HARDBOOT is not defined'] };
+  if (hb === 0 || hb > 0xffff || (hb & (hb - 1)) !== 0) problems.push(`KEXEC_HARDBOOT is 0x${hb.toString(16)}: expected one bit of the low 16`);
+  for (const [name, v] of flags) {
+    if (name !== 'KEXEC_HARDBOOT' && (v & hb) !== 0) problems.push(`KEXEC_HARDBOOT (0x${hb.toString(16)}) shares its bit with ${name} (0x${v.toString(16)})`);
+  }
+  return { flags, problems };
+}
+
+// ---------------------------------------------------------------------------
 // Inputs and the cache key.
 
 export interface KernelInputs {
@@ -255,6 +285,8 @@ export async function buildKernel(arch: Arch, opts: BuildOptions = {}): Promise<
     const log = join(logDir, `kernel-${arch}-${key}.log`);
     writeFileSync(log, '');
     await applyPatches(src, inp.patches, log);
+    const { problems } = checkKexecFlags(readFileSync(join(src, 'include', 'uapi', 'linux', 'kexec.h'), 'utf8'));
+    if (problems.length > 0) throw new LabError(`Linux ${inp.version} with the series: include/uapi/linux/kexec.h: ${problems.join('; ')}`, log);
 
     const build = prepareBuildDir(cache, arch, key, inp.sourceVersion);
     const ab = ARCH_BUILD[arch];
