@@ -27,6 +27,8 @@ const PACKAGES = {
     ['binutils-aarch64-linux-gnu', 'aarch64-linux-gnu-as'],
     ['file', 'file'],
     ['gzip', 'gzip'],
+    // systemd-analyze compare-versions: the reference for the UAPI version order (src/formats/bls.test.ts).
+    ['systemd', 'systemd-analyze'],
   ],
   lab: [
     ['gcc-aarch64-linux-gnu', 'aarch64-linux-gnu-gcc'],
