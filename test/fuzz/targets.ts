@@ -6,6 +6,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { attemptedEntryName, blessedEntryName, parseBlsEntry, parseEntryName, parseLoaderConf, readBlsMenuEntry, selectDefaultBlsEntry, sortBlsEntries } from '../../src/formats/bls.js';
 import { parseAndroidImage } from '../../src/formats/bootimg.js';
 import { gunzipMember } from '../../src/formats/compress.js';
 import { dtTableEntryBlob, parseDtTable } from '../../src/formats/dttable.js';
@@ -13,6 +14,7 @@ import { parseFdt, writeFdt } from '../../src/formats/fdt.js';
 import { memoryFromFdt } from '../../src/formats/fdt-memory.js';
 import { configText, kernelIkconfig, parseKernelConfig } from '../../src/formats/ikconfig.js';
 import { readKernel } from '../../src/formats/kernel.js';
+import { defaultExtlinuxEntry, parseExtlinux } from '../../src/formats/extlinux.js';
 import { decodeLz4Legacy } from '../../src/formats/lz4.js';
 import { memoryFromIomem, parseKernelPageSize, parseProcCmdline } from '../../src/formats/proc.js';
 import { parseQcdt } from '../../src/formats/qcdt.js';
@@ -34,6 +36,9 @@ function files(dir: string, match: (name: string) => boolean): Uint8Array[] {
 const bad = (...prefixes: string[]) => files('bad', (f) => f.endsWith('.bin') && prefixes.some((p) => f.startsWith(p)));
 const dtbs = () => [...files('dtb', (f) => f.endsWith('.dtb') && !f.startsWith('qemu')), ...files('qcom', (f) => f.endsWith('.dtb'))];
 const text = new TextDecoder();
+const bootConfigs = (match: (name: string) => boolean) => files('boot', (f) => f.endsWith('.conf') && match(f));
+/** The same small files as text seeds beside the committed ones: a loader.conf and a hand-written extlinux.conf. */
+const encode = (s: string) => new TextEncoder().encode(s);
 
 export const TARGETS: readonly FuzzTarget[] = [
   {
@@ -109,6 +114,36 @@ export const TARGETS: readonly FuzzTarget[] = [
       parseProcCmdline(t);
       parseKernelPageSize(t);
     },
+  },
+  {
+    name: 'bls',
+    about: 'parseBlsEntry on the bytes; the first line as an entry file name (counters, attempt, blessing); the menu order and default',
+    seeds: () => [...bootConfigs((f) => !f.startsWith('extlinux')), encode('title A\nlinux /k\ninitrd /i\noptions a\noptions b\ndevicetree-overlay /o1 /o2\nx-key v\n')],
+    run: (b) => {
+      parseBlsEntry(b);
+      const name = `${text.decode(b.subarray(0, 40)).split('\n')[0]!.replace(/[/\0]/g, '_')}.conf`;
+      const n = parseEntryName(name);
+      attemptedEntryName(name);
+      blessedEntryName(name);
+      const entries = [readBlsMenuEntry(name, b), readBlsMenuEntry(`${n.id}+0-1.conf`, b), readBlsMenuEntry('other-1.2.conf', 'linux /k\nsort-key z\nversion 1.2')];
+      selectDefaultBlsEntry(sortBlsEntries(entries), { default: `${n.id.slice(0, 8)}*` });
+    },
+  },
+  {
+    name: 'loaderconf',
+    about: 'parseLoaderConf, then its default pattern over a small menu',
+    seeds: () => [encode('default fedora-*\ntimeout 5\nconsole-mode keep\n'), encode('timeout menu-force\ndefault @saved\n'), encode('# empty\n')],
+    run: (b) => {
+      const conf = parseLoaderConf(b);
+      const menu = sortBlsEntries([readBlsMenuEntry('fedora-40.conf', 'linux /k'), readBlsMenuEntry('a[b]+2.conf', 'linux /k')]);
+      selectDefaultBlsEntry(menu, conf, 'fedora-40');
+    },
+  },
+  {
+    name: 'extlinux',
+    about: 'parseExtlinux and the default entry',
+    seeds: () => [...bootConfigs((f) => f.startsWith('extlinux')), encode('TIMEOUT 10\nLABEL a\n MENU DEFAULT\n LINUX /k\n FDT /b.dtb\n APPEND initrd=/i quiet\n')],
+    run: (b) => void defaultExtlinuxEntry(parseExtlinux(b)),
   },
   {
     name: 'inspect',
