@@ -99,6 +99,36 @@ export { parseDtTable, writeDtTable, isDtTable, dtTableEntryBlob, type DtTable, 
 export { parseKernelConfig, configText, kernelIkconfig, findIkconfig, configValue, configEnabled, type KernelConfig, type KernelIkconfig, type EmbeddedConfig } from './formats/ikconfig.js';
 export { parseIomem, memoryFromIomem, parseProcCmdline, parseKernelPageSize, parseHardbootDirectory, hardbootFromFile, type HardbootSupport, type IomemEntry } from './formats/proc.js';
 
+// Boot menus: Boot Loader Specification entries and loader.conf, extlinux.conf.
+export {
+  parseBlsEntry,
+  parseEntryName,
+  attemptedEntryName,
+  blessedEntryName,
+  isBadEntry,
+  compareVersions,
+  compareAlphanumerical,
+  readBlsMenuEntry,
+  compareBlsEntries,
+  sortBlsEntries,
+  parseLoaderConf,
+  globMatch,
+  selectDefaultBlsEntry,
+  BOOT_COUNTER_MAX,
+  LOADER_TIMEOUT_MAX_SECONDS,
+  type BlsEntry,
+  type ConfigLine,
+  type EntryName,
+  type BlsMenuEntry,
+  type BlsSortFields,
+  type LoaderConf,
+  type LoaderTimeout,
+  type DefaultChoice,
+  type DefaultReason,
+} from './formats/bls.js';
+export { parseExtlinux, defaultExtlinuxEntry, EXTLINUX_TIMEOUT_MAX_TENTHS, type ExtlinuxConf, type ExtlinuxEntry, type ExtlinuxLine } from './formats/extlinux.js';
+export { decodeText, BOOT_CONFIG_MAX_BYTES, BOOT_CONFIG_MAX_LINES } from './util/text.js';
+
 // Choosing the device tree for a board.
 export {
   selectBoard,
