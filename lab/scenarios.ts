@@ -225,10 +225,11 @@ export const SCENARIOS: readonly Scenario[] = [
         resets: 1,
       }),
       hardbootRun({
-        // The cheaper boot check: only each segment's first and last 4 KiB are summed.
+        // The cheaper boot check: only each segment's first and last 4 KiB are summed;
+        // first, the old hardboot bit 0x4 on a plain load (refused where the kernel's bit is another).
         label: 'edges',
-        args: [...boardArgs(arch), 'edges'],
-        markers: ['init', 'hardboot-check edges', 'hardboot-page', 'hardboot-load', 'hardboot-exec', ...STORED_KERNEL],
+        args: [...boardArgs(arch), 'edges', 'legacy'],
+        markers: ['init', 'hardboot-check edges', 'hardboot-page', 'legacy-flag', 'hardboot-load', 'hardboot-exec', ...STORED_KERNEL],
         forbidden: ['done', 'hardboot-rejected'],
         resets: 1,
       }),

@@ -26,7 +26,7 @@ describe('doctor: kernel configurations', () => {
     assert.deepEqual(problems(f), ['error kexec-hardboot', 'info ikconfig']);
     const m = byId(f);
     assert.equal(m.get('kexec-hardboot')!.what, 'CONFIG_KEXEC_HARDBOOT absent');
-    assert.equal(m.get('kexec-hardboot')!.fix, 'CONFIG_KEXEC_HARDBOOT=y (after applying kernel/patches/linux-6.1)');
+    assert.equal(m.get('kexec-hardboot')!.fix, 'CONFIG_KEXEC_HARDBOOT=y (after applying kernel/patches/linux-6.1 or linux-6.12)');
     assert.equal(m.get('kexec')!.what, 'CONFIG_KEXEC=y');
     assert.equal(m.get('pm-sleep-smp')!.what, 'CONFIG_PM_SLEEP_SMP=y');
     assert.equal(m.get('ikconfig')!.what, 'CONFIG_IKCONFIG_PROC absent');
@@ -94,7 +94,7 @@ describe('doctor: the running system', () => {
     assert.equal(m.get('cap-sys-boot')!.what, 'CAP_SYS_BOOT (bit 22) is not in CapEff 0x0, euid 1000');
     assert.equal(m.get('lockdown')!.what, 'lockdown: integrity');
     assert.equal(m.get('kexec-load-disabled')!.what, 'kernel.kexec_load_disabled = 1');
-    assert.equal(m.get('hardboot-sysfs')!.fix, 'CONFIG_KEXEC_HARDBOOT=y (kernel/patches/linux-6.1), then boot that kernel');
+    assert.equal(m.get('hardboot-sysfs')!.fix, 'CONFIG_KEXEC_HARDBOOT=y (kernel/patches/linux-6.1 or linux-6.12), then boot that kernel');
     assert.equal(m.get('kexec-loaded')!.what, 'a kexec image is loaded already');
   });
 
@@ -113,7 +113,7 @@ describe('renderFindings', () => {
     assert.equal(lines[0], '[ok   ] config           kernel configuration from x.config (arm64)');
     assert.equal(lines[2], '[ERROR] kexec-hardboot   CONFIG_KEXEC_HARDBOOT absent');
     assert.match(lines[3]!, /^ {25}why: the kernel accepts the hardboot flag/);
-    assert.equal(lines[4], `${' '.repeat(25)}fix: CONFIG_KEXEC_HARDBOOT=y (after applying kernel/patches/linux-6.1)`);
+    assert.equal(lines[4], `${' '.repeat(25)}fix: CONFIG_KEXEC_HARDBOOT=y (after applying kernel/patches/linux-6.1 or linux-6.12)`);
     assert.equal(lines.at(-2), 'not ready: 1 error, 0 warnings');
     assert.match(renderFindings(doctor({ config: patched, live: false })), /\nready for kexec-hardboot \(0 warnings\)\n$/);
   });

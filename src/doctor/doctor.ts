@@ -115,9 +115,9 @@ function checkConfig(c: KernelConfig, arch: Arch | undefined, out: Finding[]): v
   need(
     'kexec-hardboot',
     'KEXEC_HARDBOOT',
-    'the kernel accepts the hardboot flag (0x4) and checks the hardboot page at boot only with the patch series in kernel/patches/linux-6.1 applied and this option on; the same kernel must be the one the bootloader starts',
+    'the kernel accepts the hardboot flag and checks the hardboot page at boot only with the patch series for its version (kernel/patches/linux-6.1 or linux-6.12) applied and this option on; the same kernel must be the one the bootloader starts',
     'error',
-    'CONFIG_KEXEC_HARDBOOT=y (after applying kernel/patches/linux-6.1)',
+    'CONFIG_KEXEC_HARDBOOT=y (after applying kernel/patches/linux-6.1 or linux-6.12)',
   );
   if (hardboot) {
     const page = configNumber(c, 'KEXEC_HARDBOOT_PAGE');
@@ -304,7 +304,7 @@ function checkLive(i: DoctorInputs, out: Finding[]): void {
       );
     }
   } else if (i.hardbootError !== undefined) {
-    out.push(finding('hardboot-sysfs', false, 'error', i.hardbootError, 'the kernel\'s hardboot interface is there but not in a form hardboot reads', 'a kernel built from kernel/patches/linux-6.1'));
+    out.push(finding('hardboot-sysfs', false, 'error', i.hardbootError, 'the kernel\'s hardboot interface is there but not in a form hardboot reads', 'a kernel built from kernel/patches/linux-6.1 or linux-6.12'));
   } else {
     out.push(
       finding(
@@ -312,8 +312,8 @@ function checkLive(i: DoctorInputs, out: Finding[]): void {
         false,
         'error',
         '/sys/kernel/kexec_hardboot is absent: the running kernel cannot hardboot',
-        'hardboot never sends the hardboot flag to a kernel that has not said it supports it: later mainline kernels give bit 0x4 another meaning (KEXEC_UPDATE_ELFCOREHDR)',
-        'CONFIG_KEXEC_HARDBOOT=y (kernel/patches/linux-6.1), then boot that kernel',
+        'hardboot sends the hardboot flag only to a kernel that says which bit it is: the 6.1 series uses 0x4, which later mainline kernels give another meaning (KEXEC_UPDATE_ELFCOREHDR); the 6.12 series uses 0x8000',
+        'CONFIG_KEXEC_HARDBOOT=y (kernel/patches/linux-6.1 or linux-6.12), then boot that kernel',
       ),
     );
   }

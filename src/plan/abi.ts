@@ -6,9 +6,11 @@ export type Arch = 'arm' | 'arm64';
 export const KEXEC_ARCH: Record<Arch, number> = { arm: 40 << 16, arm64: 183 << 16 };
 
 /**
- * The historical kexec-hardboot flag (MultiROM era). Linux 6.1 leaves bit 2 free
- * (KEXEC_FLAGS = ON_CRASH | PRESERVE_CONTEXT); later mainline gives it to
- * KEXEC_UPDATE_ELFCOREHDR, so it is sent only to kernels that announce hardboot.
+ * The historical kexec-hardboot flag (MultiROM era), the 6.1 series' bit. Linux
+ * 6.1 leaves bit 2 free (KEXEC_FLAGS = ON_CRASH | PRESERVE_CONTEXT); later
+ * mainline gives it to KEXEC_UPDATE_ELFCOREHDR, so the 6.12 series uses 0x8000.
+ * hardboot sends the bit the running kernel announces in
+ * /sys/kernel/kexec_hardboot/flag; this one only where it has nothing to read.
  */
 export const KEXEC_HARDBOOT = 0x00000004;
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SystemError } from '../errors.js';
 import { repoRoot } from '../../test/support.js';
-import { KexecLoadError, explainErrno, formatKexecCall, koffiNativeIn, loadKoffiNative } from './kexec.js';
+import { KexecLoadError, explainErrno, formatKexecCall, koffiNativeIn, loadKoffiNative, loadLibc } from './kexec.js';
 
 describe('a refused kexec_load', () => {
   const call = {
@@ -69,5 +69,18 @@ describe("koffi's native module, found and loaded without koffi's index", () => 
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the C library through koffi', () => {
+  it("reads errno from the C library right after a failed call (ENOSYS for a syscall number no kernel has)", async () => {
+    const c = await loadLibc();
+    assert.equal(Number(c.syscall(100000, 'long', 0)), -1);
+    assert.equal(c.errno(), 38);
+    // A call that fails differently: the value is the last call's, not a stale one.
+    const close = ({ x64: 3, arm64: 57, arm: 6 } as Record<string, number>)[process.arch];
+    assert.ok(close !== undefined, `no close(2) number for ${process.arch}`);
+    assert.equal(Number(c.syscall(close, 'long', -1)), -1);
+    assert.equal(c.errno(), 9, 'close(-1): EBADF');
   });
 });

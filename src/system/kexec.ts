@@ -19,7 +19,7 @@ const SYS_KEXEC_LOAD: Partial<Record<NodeJS.Architecture, number>> = { arm64: 10
 /** include/uapi/linux/reboot.h */
 const LINUX_REBOOT_CMD_KEXEC = 0x45584543;
 
-interface Libc {
+export interface Libc {
   syscall: (...args: unknown[]) => number | bigint;
   reboot: (cmd: number) => number;
   sync: () => void;
@@ -68,7 +68,8 @@ export function loadKoffiNative(file: string): unknown {
 /** Where the C library is looked for, in order (null: the symbols already in the process). */
 const LIBC_CANDIDATES: readonly (string | null)[] = [null, 'libc.so.6', 'libc.so'];
 
-async function load(): Promise<Libc> {
+/** The C library's syscall(), reboot(), sync() and errno, through koffi; loaded once. Exported for tests. */
+export async function loadLibc(): Promise<Libc> {
   if (libc) return libc;
   let koffi: typeof import('koffi');
   try {
@@ -85,11 +86,20 @@ async function load(): Promise<Libc> {
   for (const name of LIBC_CANDIDATES) {
     try {
       const c = koffi.load(name);
+      // errno straight from the C library, read right after the call: koffi.errno()
+      // gave 25 (ENOTTY) for a kexec_load that failed with 22 in the lab's arm64 guest.
+      // glibc and musl export __errno_location, bionic __errno.
+      let where: () => unknown;
+      try {
+        where = c.func('int *__errno_location(void)') as () => unknown;
+      } catch {
+        where = c.func('int *__errno(void)') as () => unknown;
+      }
       libc = {
         syscall: c.func('long syscall(long, ...)') as Libc['syscall'],
         reboot: c.func('int reboot(int)') as Libc['reboot'],
         sync: c.func('void sync(void)') as Libc['sync'],
-        errno: () => koffi.errno(),
+        errno: () => koffi.decode(where(), 'int') as number,
       };
       break;
     } catch (e) {
@@ -98,7 +108,7 @@ async function load(): Promise<Libc> {
   }
   if (!libc) {
     throw new SystemError(
-      `cannot find the C library's syscall(), reboot() and sync() (${tried.join('; ')}); run hardboot with a Node built for this system, or the self-contained release`,
+      `cannot find the C library's syscall(), reboot(), sync() and errno (${tried.join('; ')}); run hardboot with a Node built for this system, or the self-contained release`,
     );
   }
   koffi.struct('kexec_segment', { buf: 'const void *', bufsz: 'size_t', mem: 'uintptr_t', memsz: 'size_t' });
@@ -164,7 +174,7 @@ export class KexecLoadError extends SystemError {
 
 /** Loads the plan's segments: the one kexec_load(2) call. */
 export async function kexecLoad(plan: Plan): Promise<void> {
-  const c = await load();
+  const c = await loadLibc();
   const segs = plan.segments.map((s) => ({ buf: s.bytes, bufsz: s.bytes.length, mem: s.mem, memsz: s.memsz }));
   const r = c.syscall(syscallNumber(), 'uintptr_t', plan.entry, 'unsigned long', segs.length, 'kexec_segment *', segs, 'unsigned long', plan.flags);
   if (Number(r) !== 0) {
@@ -175,7 +185,7 @@ export async function kexecLoad(plan: Plan): Promise<void> {
 
 /** Unloads whatever kexec image is loaded (kexec_load with no segments). */
 export async function kexecUnload(arch: Arch): Promise<void> {
-  const c = await load();
+  const c = await loadLibc();
   const r = c.syscall(syscallNumber(), 'uintptr_t', 0, 'unsigned long', 0, 'kexec_segment *', null, 'unsigned long', KEXEC_ARCH[arch]);
   if (Number(r) !== 0) {
     const errno = c.errno();
@@ -185,7 +195,7 @@ export async function kexecUnload(arch: Arch): Promise<void> {
 
 /** Flushes filesystems (unless told not to, as kexec-tools -y), then reboots into the loaded image. Returns only on failure. */
 export async function kexecExec(o: { sync: boolean } = { sync: true }): Promise<never> {
-  const c = await load();
+  const c = await loadLibc();
   if (o.sync) c.sync();
   c.reboot(LINUX_REBOOT_CMD_KEXEC);
   const errno = c.errno();

@@ -11,6 +11,8 @@
 #                             command line all from the image) (hardboot-bootimg)
 #   dtimg                     --dtb=/boot/dt.img, a QCDT table: the entry for the running
 #                             board's qcom,msm-id is chosen (hardboot-dtimg)
+#   legacy                    first send the old hardboot bit 0x4 on a plain load: a kernel
+#                             whose bit is another must refuse it (EINVAL)
 #   edges                     the boot code checks only each segment's first and last
 #                             4 KiB (echo edges > /sys/kernel/kexec_hardboot/check)
 #   running-dtb               the stored kernel gets the running tree, not /boot/stored.dtb
@@ -36,12 +38,27 @@ for a in $HB_ARGS; do
 	dtimg) source=dtimg ;;
 	expect-refused) refused=1 ;;
 	running-dtb) dtb= ;;
+	legacy) legacy=1 ;;
 	edges) echo edges > /sys/kernel/kexec_hardboot/check || fail "cannot set check=edges"
 		marker "hardboot-check $(cat /sys/kernel/kexec_hardboot/check)" ;;
 	esac
 done
 [ -n "$memmin" ] && [ -n "$memmax" ] || fail "hardboot scenario without memmin= and memmax="
-marker "hardboot-page $(cat /sys/kernel/kexec_hardboot/page) reset=$(cat /sys/kernel/kexec_hardboot/reset) status=$(cat /sys/kernel/kexec_hardboot/status)"
+flag=$(cat /sys/kernel/kexec_hardboot/flag)
+marker "hardboot-page $(cat /sys/kernel/kexec_hardboot/page) flag=$flag reset=$(cat /sys/kernel/kexec_hardboot/reset) status=$(cat /sys/kernel/kexec_hardboot/status)"
+if [ -n "$legacy" ]; then
+	# An old userspace's hardboot bit, 0x4, on a kernel whose bit is another
+	# (0x8000 on 6.12, where 0x4 is KEXEC_UPDATE_ELFCOREHDR): refused, never a
+	# silent plain kexec. On 6.1, 0x4 is this kernel's own bit: nothing to check.
+	if [ "$flag" = 0x4 ]; then
+		marker "legacy-flag 0x4 is this kernel's hardboot bit"
+	else
+		errno=$(node /lab/scenarios/legacy-flag.cjs "$memmin") || fail "legacy-flag.cjs failed"
+		[ "$errno" = 22 ] || fail "kexec_load with the old hardboot bit 0x4 gave errno $errno, expected EINVAL (22)"
+		[ "$(cat /sys/kernel/kexec_loaded)" = 0 ] || fail "the old hardboot bit loaded an image"
+		marker "legacy-flag 0x4 refused with EINVAL (this kernel's bit is $flag)"
+	fi
+fi
 
 if [ -n "$refused" ]; then
 	err=$(hardboot --load-hardboot "$HB_KERNEL" --initrd="$HB_INITRD" --dtb=/boot/stored.dtb \
