@@ -8,7 +8,7 @@ import { parseFdt } from '../src/formats/fdt.js';
 import { type HardbootSupport, memoryFromIomem, parseProcCmdline } from '../src/formats/proc.js';
 import type { Arch } from '../src/plan/abi.js';
 import type { Plan } from '../src/plan/plan.js';
-import { type Host, readInputFile, writeSegmentFiles } from '../src/system/host.js';
+import { type Host, listDir, readInputFile, writeSegmentFiles } from '../src/system/host.js';
 import { main } from '../src/cli/main.js';
 
 export interface FakeHostOptions {
@@ -46,6 +46,7 @@ export function fakeHost(o: FakeHostOptions = {}): FakeHost {
     kexecLoaded: () => o.loaded ?? false,
     entropy: (n) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + 1) & 0xff),
     readFile: readInputFile,
+    listDir,
     sysFile: (path) => {
       const v = o.sys?.[path];
       return typeof v === 'string' ? new TextEncoder().encode(v) : v;

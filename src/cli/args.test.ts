@@ -181,6 +181,7 @@ describe('which options go with which action (the uses column of OPTIONS)', () =
     { action: 'status', argv: ['-S'] },
     { action: 'inspect', argv: ['inspect', 'file'] },
     { action: 'doctor', argv: ['doctor'] },
+    { action: 'entries', argv: ['entries'] },
     { action: 'load', argv: ['-l', 'Image', '--dry-run', '--arch=arm64'] },
   ] as const;
 
@@ -194,7 +195,7 @@ describe('which options go with which action (the uses column of OPTIONS)', () =
           continue;
         }
         refused++;
-        const name = a.action === 'inspect' || a.action === 'doctor' ? a.action : `--${a.action}`;
+        const name = a.action === 'inspect' || a.action === 'doctor' || a.action === 'entries' ? a.action : `--${a.action}`;
         assert.throws(
           () => parseArgs(argv),
           (e: unknown) =>

@@ -7,7 +7,7 @@ import { UsageError } from '../errors.js';
 import type { Arch } from '../plan/abi.js';
 import { parseRangeList, type Range } from '../util/memory.js';
 
-export type Action = 'load' | 'load-hardboot' | 'exec' | 'unload' | 'status' | 'help' | 'version' | 'inspect' | 'doctor';
+export type Action = 'load' | 'load-hardboot' | 'exec' | 'unload' | 'status' | 'help' | 'version' | 'inspect' | 'doctor' | 'entries';
 
 /** What parseArgs returns: the options, with the one action always set. */
 export type ParsedOptions = Options & { action: Action };
@@ -32,6 +32,8 @@ export interface Options {
   config?: string;
   /** doctor: a kernel image whose IKCONFIG to check. */
   doctorKernel?: string;
+  /** entries: the boot root (default /boot). */
+  root?: string;
   /** -t/--type: the kernel type the user expects ('zimage', 'arm64-image'). */
   kernelType?: 'zimage' | 'arm64-image';
   debug: boolean;
@@ -233,7 +235,18 @@ export const OPTIONS: readonly Spec[] = [
   { long: 'config', uses: ['doctor'], kind: 'value', arg: 'FILE', help: 'doctor: check this kernel .config (plain or gzip).', apply: (o, v) => (o.config = v) },
   { long: 'kernel', uses: ['doctor'], kind: 'value', arg: 'FILE', help: 'doctor: check the configuration built into this kernel (IKCONFIG).', apply: (o, v) => (o.doctorKernel = v) },
   { long: 'dry-run', uses: LOADING, kind: 'flag', help: 'Plan only: print the segments and a memory map; never call the kernel.', apply: (o) => (o.dryRun = true) },
-  { long: 'json', uses: [...LOADING, 'inspect', 'doctor'], kind: 'flag', help: 'Print the plan as JSON on stdout.', apply: (o) => (o.json = true) },
+  { long: 'json', uses: [...LOADING, 'inspect', 'doctor', 'entries'], kind: 'flag', help: 'Print the result (plan, inspection, findings, entries) as JSON on stdout.', apply: (o) => (o.json = true) },
+  {
+    long: 'root',
+    uses: ['entries'],
+    kind: 'value',
+    arg: 'DIR',
+    help: 'entries: the boot root holding loader/entries, loader/loader.conf and extlinux/extlinux.conf (default /boot).',
+    apply: (o, v, n) => {
+      if (v === '') throw new UsageError(`${n} names an empty path`);
+      o.root = v;
+    },
+  },
   { long: 'save-segments', uses: LOADING, kind: 'value', arg: 'DIR', help: 'Write each segment\'s exact bytes to DIR/<index>-<kind>.bin.', apply: (o, v) => (o.saveSegments = v) },
   {
     long: 'arch',
@@ -309,7 +322,7 @@ export function parseArgs(argv: readonly string[]): ParsedOptions {
   const positional: string[] = [];
   const used: Spec[] = [];
   let start = 0;
-  if (argv[0] === 'inspect' || argv[0] === 'doctor') {
+  if (argv[0] === 'inspect' || argv[0] === 'doctor' || argv[0] === 'entries') {
     o.action = argv[0];
     start = 1;
   }
@@ -365,6 +378,11 @@ export function parseArgs(argv: readonly string[]): ParsedOptions {
     checkUses('doctor', used);
     return { ...o, action: 'doctor' };
   }
+  if (o.action === 'entries') {
+    if (positional.length > 0) throw new UsageError(`entries takes no FILE (use --root=DIR); got '${positional[0]}'`);
+    checkUses('entries', used);
+    return { ...o, action: 'entries' };
+  }
   if (o.config !== undefined || o.doctorKernel !== undefined) throw new UsageError('--config and --kernel go with: hardboot doctor');
   if (positional.length > 1) throw new UsageError(`one kernel at a time; got ${positional.map((p) => `'${p}'`).join(', ')}`);
   if (positional[0] !== undefined) o.kernel = positional[0];
@@ -378,7 +396,7 @@ export function parseArgs(argv: readonly string[]): ParsedOptions {
 function checkUses(action: Action, used: readonly Spec[]): void {
   if (action === 'help' || action === 'version') return;
   const wrong = [...new Set(used.filter((s) => s.uses && !s.uses.includes(action)).map((s) => `--${s.long}`))];
-  if (wrong.length > 0) throw new UsageError(`${action === 'inspect' || action === 'doctor' ? action : `--${action}`} does not take ${wrong.join(', ')}`);
+  if (wrong.length > 0) throw new UsageError(`${action === 'inspect' || action === 'doctor' || action === 'entries' ? action : `--${action}`} does not take ${wrong.join(', ')}`);
 }
 
 function validate(o: Options, used: readonly Spec[]): ParsedOptions {
@@ -420,6 +438,7 @@ Usage:
   hardboot -e [-y] | -u | -S
   hardboot inspect FILE… [--json]
   hardboot doctor [--config=FILE | --kernel=FILE] [--json]
+  hardboot entries [--root=DIR] [--json]
   hardboot --dry-run [--json] [--save-segments=DIR] [--arch=arm|arm64 --memory=START-END] -l KERNEL …
 
 KERNEL is an ARM zImage or an arm64 Image, optionally gzip- or LZ4-compressed, or an Android boot image

@@ -8,6 +8,7 @@ import type { Host } from '../system/host.js';
 import { helpText, parseArgs } from './args.js';
 import { doctor, exec, inspect, load, status, unload } from './commands.js';
 import { renderFindings } from './doctor-render.js';
+import { DEFAULT_BOOT_ROOT, entriesCommand, renderMenu } from './entries.js';
 import { renderInspection } from './inspect.js';
 import { ready } from '../doctor/doctor.js';
 import { renderPlan } from './render.js';
@@ -33,6 +34,12 @@ export async function main(argv: readonly string[], host: Host, io: Io): Promise
         return EXIT_CODES.ok;
       case 'exec':
         return await exec(o, host);
+      case 'entries': {
+        const root = o.root ?? DEFAULT_BOOT_ROOT;
+        const menu = entriesCommand(root, host);
+        io.out(o.json ? JSON.stringify({ hardboot: VERSION, root, ...menu }, null, 2) + '\n' : renderMenu(menu, root));
+        return EXIT_CODES.ok;
+      }
       case 'status':
         // kexec-tools' codes, which scripts test: 0 loaded, 1 not.
         return status(host).loaded ? EXIT_CODES.ok : 1;

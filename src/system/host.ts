@@ -12,13 +12,14 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
+  readdirSync,
   readSync,
   statSync,
   statfsSync,
   writeFileSync,
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { SystemError, UsageError } from '../errors.js';
+import { FormatError, SystemError, UsageError } from '../errors.js';
 import type { Fdt } from '../formats/fdt.js';
 import type { Arch } from '../plan/abi.js';
 import type { MemoryMap } from '../util/memory.js';
@@ -38,7 +39,10 @@ export interface Host {
   hardboot(): HardbootSupport | undefined;
   kexecLoaded(): boolean;
   entropy(bytes: number): Uint8Array;
-  readFile(path: string, what: string): Uint8Array;
+  /** A regular file's bytes; with `maxBytes`, a larger file is refused before it is read. */
+  readFile(path: string, what: string, maxBytes?: number): Uint8Array;
+  /** The names in a directory, sorted; undefined when it does not exist. */
+  listDir(path: string): string[] | undefined;
   /** A file of /proc or /sys, or undefined when it does not exist (a kernel without the feature). */
   sysFile(path: string): Uint8Array | undefined;
   writeFiles(dir: string, files: { name: string; bytes: Uint8Array }[]): void;
@@ -55,7 +59,7 @@ export interface Host {
  * FIFO or a directory is refused before a byte is read (opened non-blocking, so
  * a FIFO without a writer cannot hang us), since none has an end we can trust.
  */
-export function readInputFile(path: string, what: string): Uint8Array {
+export function readInputFile(path: string, what: string, maxBytes?: number): Uint8Array {
   const cannot = (e: unknown): SystemError => {
     const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
     return new SystemError(`${path}: cannot read the ${what}: ${code}`, undefined, code);
@@ -69,9 +73,12 @@ export function readInputFile(path: string, what: string): Uint8Array {
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new UsageError(`${path}: the ${what} must be a regular file, not ${fileKind(st)}`);
+    if (maxBytes !== undefined && st.size > maxBytes) {
+      throw new FormatError(what, 0, `a ${what} of at most ${maxBytes} bytes`, `${st.size} bytes`).inFile(path);
+    }
     return readFileSync(fd); // a Buffer is a Uint8Array; wrapping it in new Uint8Array() would copy it
   } catch (e) {
-    if (e instanceof UsageError) throw e;
+    if (e instanceof UsageError || e instanceof FormatError) throw e;
     throw cannot(e);
   } finally {
     closeSync(fd);
@@ -86,6 +93,18 @@ function fileKind(st: Stats): string {
   if (st.isFIFO()) return 'a FIFO';
   if (st.isSocket()) return 'a socket';
   return 'a special file';
+}
+
+/** The names in `path`, sorted; undefined when there is no such directory. */
+export function listDir(path: string): string[] | undefined {
+  try {
+    return readdirSync(path).sort();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ENOTDIR') throw new UsageError(`${path}: must be a directory`);
+    throw new SystemError(`${path}: cannot list the directory: ${code ?? (e as Error).message}`, undefined, code);
+  }
 }
 
 export function readSysFile(path: string): Uint8Array | undefined {
@@ -215,6 +234,7 @@ export const realHost: Host = {
   kexecLoaded: () => live.kexecLoaded(),
   entropy: urandom,
   readFile: readInputFile,
+  listDir,
   sysFile: readSysFile,
   writeFiles: writeSegmentFiles,
   kernel: { load: kexec.kexecLoad, unload: kexec.kexecUnload, exec: kexec.kexecExec },
