@@ -128,7 +128,7 @@ export {
 } from './formats/bls.js';
 export { parseExtlinux, defaultExtlinuxEntry, EXTLINUX_TIMEOUT_MAX_TENTHS, type ExtlinuxConf, type ExtlinuxEntry, type ExtlinuxLine } from './formats/extlinux.js';
 export { buildMenu, type BootMenu, type MenuEntry, type MenuInput, type EntrySource } from './plan/menu.js';
-export { decodeText, BOOT_CONFIG_MAX_BYTES, BOOT_CONFIG_MAX_LINES } from './util/text.js';
+export { decodeText, textLines, BOOT_CONFIG_MAX_BYTES, BOOT_CONFIG_MAX_LINES, type TextLine } from './util/text.js';
 
 // Choosing the device tree for a board.
 export {
