@@ -45,7 +45,8 @@ for a in $HB_ARGS; do
 done
 [ -n "$memmin" ] && [ -n "$memmax" ] || fail "hardboot scenario without memmin= and memmax="
 flag=$(cat /sys/kernel/kexec_hardboot/flag)
-marker "hardboot-page $(cat /sys/kernel/kexec_hardboot/page) flag=$flag reset=$(cat /sys/kernel/kexec_hardboot/reset) status=$(cat /sys/kernel/kexec_hardboot/status)"
+# (The flag comes last: scenarios match the marker's start, and status may hold spaces.)
+marker "hardboot-page $(cat /sys/kernel/kexec_hardboot/page) reset=$(cat /sys/kernel/kexec_hardboot/reset) status=$(cat /sys/kernel/kexec_hardboot/status) flag=$flag"
 if [ -n "$legacy" ]; then
 	# An old userspace's hardboot bit, 0x4, on a kernel whose bit is another
 	# (0x8000 on 6.12, where 0x4 is KEXEC_UPDATE_ELFCOREHDR): refused, never a
