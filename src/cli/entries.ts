@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import { FormatError, withFile } from '../errors.js';
-import { parseBlsEntry, parseEntryName, parseLoaderConf } from '../formats/bls.js';
+import { parseLoaderConf, readBlsMenuEntry } from '../formats/bls.js';
 import { parseExtlinux } from '../formats/extlinux.js';
 import { type BootMenu, buildMenu, type MenuInput } from '../plan/menu.js';
 import type { Host } from '../system/host.js';
@@ -29,10 +29,8 @@ export function readBootRoot(root: string, host: Pick<Host, 'readFile' | 'listDi
   }
   for (const n of names) {
     const file = join('loader', 'entries', n);
-    const path = join(root, file);
-    const name = withFile(path, () => parseEntryName(n));
-    const entry = withFile(path, () => parseBlsEntry(read(file, 'boot loader entry')));
-    input.bls.push({ file, name, entry });
+    const entry = withFile(join(root, file), () => readBlsMenuEntry(n, read(file, 'boot loader entry')));
+    input.bls.push({ file, entry });
   }
   if ((host.listDir(join(root, 'loader')) ?? []).includes('loader.conf')) {
     const file = join('loader', 'loader.conf');

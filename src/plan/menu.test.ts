@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseBlsEntry, parseEntryName, parseLoaderConf } from '../formats/bls.js';
+import { parseLoaderConf, readBlsMenuEntry } from '../formats/bls.js';
 import { parseExtlinux } from '../formats/extlinux.js';
 import { buildMenu } from './menu.js';
 
-const bls = (fileName: string, text: string) => ({ file: `loader/entries/${fileName}`, name: parseEntryName(fileName), entry: parseBlsEntry(text) });
+const bls = (fileName: string, text: string) => ({ file: `loader/entries/${fileName}`, entry: readBlsMenuEntry(fileName, text) });
 
 describe('buildMenu', () => {
   it('an EFI-only entry is listed, not bootable, and never the default; the next usable entry is', () => {

@@ -9,14 +9,7 @@
  * glob over entry ids) among BLS entries, else extlinux's DEFAULT, else the
  * first entry that still has tries.
  */
-import {
-  type BlsEntry,
-  type EntryName,
-  type LoaderConf,
-  isBadEntry,
-  selectDefaultBlsEntry,
-  sortBlsEntries,
-} from '../formats/bls.js';
+import { type BlsMenuEntry, type LoaderConf, isBadEntry, selectDefaultBlsEntry, sortBlsEntries } from '../formats/bls.js';
 import { type ExtlinuxConf, defaultExtlinuxEntry } from '../formats/extlinux.js';
 
 export type EntrySource = 'bls' | 'extlinux';
@@ -56,12 +49,12 @@ export interface BootMenu {
 }
 
 export interface MenuInput {
-  bls: { file: string; name: EntryName; entry: BlsEntry }[];
+  bls: { file: string; entry: BlsMenuEntry }[];
   loaderConf?: LoaderConf;
   extlinux?: { file: string; conf: ExtlinuxConf };
 }
 
-function blsMenuEntry(file: string, e: EntryName & BlsEntry): MenuEntry {
+function blsMenuEntry(file: string, e: BlsMenuEntry): MenuEntry {
   const title = e.title ?? e.id;
   const out: MenuEntry = { source: 'bls', id: e.id, file, title, initrds: [...e.initrd], bad: isBadEntry(e) };
   if (e.version !== undefined) out.version = e.version;
@@ -77,7 +70,7 @@ function blsMenuEntry(file: string, e: EntryName & BlsEntry): MenuEntry {
 /** The menu of a boot root's parsed files (see the module comment for the order and the default). */
 export function buildMenu(input: MenuInput): BootMenu {
   const notes: string[] = [];
-  const bls = sortBlsEntries(input.bls.map((b) => ({ ...b.entry, ...b.name, file: b.file })));
+  const bls = sortBlsEntries(input.bls.map((b) => ({ ...b.entry, file: b.file })));
   const entries = bls.map((b) => blsMenuEntry(b.file, b));
   let defaultIndex: number | undefined;
   if (bls.length > 0) {
