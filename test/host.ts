@@ -10,6 +10,8 @@ import type { Arch } from '../src/plan/abi.js';
 import type { Plan } from '../src/plan/plan.js';
 import { type Host, listDir, readInputFile, writeSegmentFiles } from '../src/system/host.js';
 import { main } from '../src/cli/main.js';
+import { bootFiles } from '../src/system/bootfs.js';
+import type { Terminal } from '../src/system/terminal.js';
 
 export interface FakeHostOptions {
   arch?: Arch;
@@ -24,6 +26,8 @@ export interface FakeHostOptions {
   loaded?: boolean;
   /** Contents of /proc and /sys files by path; absent paths do not exist. */
   sys?: Record<string, Uint8Array | string>;
+  /** The menu's console (default: one that never sends a key and whose clock never ticks). */
+  terminal?: Terminal;
 }
 
 export interface FakeHost extends Host {
@@ -52,6 +56,8 @@ export function fakeHost(o: FakeHostOptions = {}): FakeHost {
       return typeof v === 'string' ? new TextEncoder().encode(v) : v;
     },
     writeFiles: writeSegmentFiles,
+    bootFiles: bootFiles(),
+    terminal: () => o.terminal ?? { tty: false, colours: false, write: () => undefined, keys: () => () => undefined, every: () => () => undefined },
     kernel: {
       load: async (plan) => {
         calls.push({ call: 'load', plan });

@@ -173,7 +173,7 @@ describe('inspect of several files', () => {
 });
 
 describe('which options go with which action (the uses column of OPTIONS)', () => {
-  const SAMPLE: Record<string, string> = { ADDR: '0x1000', 'START-END[,…]': '0x0-0xfff', 'arm|arm64': 'arm64', BYTES: '4096' };
+  const SAMPLE: Record<string, string> = { ADDR: '0x1000', 'START-END[,…]': '0x0-0xfff', 'arm|arm64': 'arm64', BYTES: '4096', SECONDS: '3' };
   const word = (s: (typeof OPTIONS)[number]) => (s.kind === 'flag' ? `--${s.long}` : `--${s.long}=${SAMPLE[s.arg!] ?? 'x'}`);
   const ACTIONS = [
     { action: 'exec', argv: ['-e'] },
@@ -182,6 +182,11 @@ describe('which options go with which action (the uses column of OPTIONS)', () =
     { action: 'inspect', argv: ['inspect', 'file'] },
     { action: 'doctor', argv: ['doctor'] },
     { action: 'entries', argv: ['entries'] },
+    { action: 'boot', argv: ['boot'] },
+    { action: 'menu', argv: ['menu'] },
+    { action: 'set-default', argv: ['set-default', 'e'] },
+    { action: 'set-oneshot', argv: ['set-oneshot', 'e'] },
+    { action: 'bless', argv: ['bless'] },
     { action: 'load', argv: ['-l', 'Image', '--dry-run', '--arch=arm64'] },
   ] as const;
 
@@ -195,7 +200,7 @@ describe('which options go with which action (the uses column of OPTIONS)', () =
           continue;
         }
         refused++;
-        const name = a.action === 'inspect' || a.action === 'doctor' || a.action === 'entries' ? a.action : `--${a.action}`;
+        const name = a.argv[0]!.startsWith('-') ? `--${a.action}` : a.action;
         assert.throws(
           () => parseArgs(argv),
           (e: unknown) =>

@@ -6,8 +6,25 @@
 import { UsageError } from '../errors.js';
 import type { Arch } from '../plan/abi.js';
 import { parseRangeList, type Range } from '../util/memory.js';
+import { parseCNumber } from '../util/number.js';
 
-export type Action = 'load' | 'load-hardboot' | 'exec' | 'unload' | 'status' | 'help' | 'version' | 'inspect' | 'doctor' | 'entries';
+export type Action =
+  | 'load'
+  | 'load-hardboot'
+  | 'exec'
+  | 'unload'
+  | 'status'
+  | 'help'
+  | 'version'
+  | 'inspect'
+  | 'doctor'
+  | BootManagerAction;
+
+/** The boot manager's commands: `hardboot entries|boot|menu|set-default|set-oneshot|bless`. */
+export type BootManagerAction = 'entries' | 'boot' | 'menu' | 'set-default' | 'set-oneshot' | 'bless';
+export const BOOT_MANAGER_ACTIONS: readonly BootManagerAction[] = ['entries', 'boot', 'menu', 'set-default', 'set-oneshot', 'bless'];
+/** Sub-commands: the first word names the action. */
+const SUBCOMMANDS: readonly Action[] = ['inspect', 'doctor', ...BOOT_MANAGER_ACTIONS];
 
 /** What parseArgs returns: the options, with the one action always set. */
 export type ParsedOptions = Options & { action: Action };
@@ -16,6 +33,8 @@ export interface Options {
   action?: Action;
   kernel?: string;
   initrd?: string;
+  /** Several initrds, loaded as one (the boot manager's BLS entries; not a command-line option). */
+  initrds?: string[];
   /** undefined: not given; true: `--dtb` with no file; string: a file. */
   dtb?: string | true;
   memMin?: number;
@@ -32,8 +51,12 @@ export interface Options {
   config?: string;
   /** doctor: a kernel image whose IKCONFIG to check. */
   doctorKernel?: string;
-  /** entries: the boot root (default /boot). */
+  /** The boot manager: the boot root (default /boot). */
   root?: string;
+  /** boot, set-default, set-oneshot: the entry (a number, an id, SOURCE:ID or a file name). */
+  entry?: string;
+  /** menu: seconds before the default boots (overrides loader.conf/extlinux.conf). */
+  timeout?: number;
   /** -t/--type: the kernel type the user expects ('zimage', 'arm64-image'). */
   kernelType?: 'zimage' | 'arm64-image';
   debug: boolean;
@@ -80,15 +103,8 @@ function action(a: Action) {
  * differently from kexec-tools: --mem-min=010000000000 is 0x40000000 in both.
  */
 export function parseAddress(name: string, v: string): number {
-  const t = v.trim();
-  const n = /^0x[0-9a-f]+$/i.test(t)
-    ? parseInt(t.slice(2), 16)
-    : /^0[0-7]*$/.test(t)
-      ? parseInt(t, 8)
-      : /^[1-9][0-9]*$/.test(t)
-        ? parseInt(t, 10)
-        : NaN;
-  if (!Number.isSafeInteger(n)) throw new UsageError(`${name}: '${v}' is not a number (0x… hexadecimal, 0… octal or decimal, as kexec-tools reads it)`);
+  const n = parseCNumber(v);
+  if (n === undefined) throw new UsageError(`${name}: '${v}' is not a number (0x… hexadecimal, 0… octal or decimal, as kexec-tools reads it)`);
   return n;
 }
 
@@ -130,7 +146,7 @@ export const OPTIONS: readonly Spec[] = [
     apply: (o) => (o.force = true),
   },
   { long: 'status', short: 'S', kind: 'flag', help: 'Exit 0 if a kernel is loaded, 1 if not (kexec-tools\' codes).', apply: action('status') },
-  { long: 'no-sync', short: 'y', kind: 'flag', help: 'With -e or -f: do not sync filesystems first.', apply: (o) => (o.noSync = true) },
+  { long: 'no-sync', short: 'y', kind: 'flag', help: 'With -e, -f, boot or menu: do not sync filesystems first.', apply: (o) => (o.noSync = true) },
   { long: 'no-ifdown', short: 'x', kind: 'flag', help: 'Accepted for kexec-tools: hardboot never takes network interfaces down.', apply: () => undefined },
   { long: 'no-checks', short: 'i', kind: 'flag', help: 'Accepted for kexec-tools (no purgatory checksums): hardboot has no purgatory to skip.', apply: () => undefined },
   { long: 'kexec-syscall', short: 'c', kind: 'flag', help: 'Accepted for kexec-tools: hardboot always uses kexec_load(2).', apply: () => undefined },
@@ -234,17 +250,28 @@ export const OPTIONS: readonly Spec[] = [
   },
   { long: 'config', uses: ['doctor'], kind: 'value', arg: 'FILE', help: 'doctor: check this kernel .config (plain or gzip).', apply: (o, v) => (o.config = v) },
   { long: 'kernel', uses: ['doctor'], kind: 'value', arg: 'FILE', help: 'doctor: check the configuration built into this kernel (IKCONFIG).', apply: (o, v) => (o.doctorKernel = v) },
-  { long: 'dry-run', uses: LOADING, kind: 'flag', help: 'Plan only: print the segments and a memory map; never call the kernel.', apply: (o) => (o.dryRun = true) },
-  { long: 'json', uses: [...LOADING, 'inspect', 'doctor', 'entries'], kind: 'flag', help: 'Print the result (plan, inspection, findings, entries) as JSON on stdout.', apply: (o) => (o.json = true) },
+  { long: 'dry-run', uses: [...LOADING, 'boot', 'menu'], kind: 'flag', help: 'Plan only: print the segments and a memory map; never call the kernel (boot, menu: nor change the boot root).', apply: (o) => (o.dryRun = true) },
+  { long: 'json', uses: [...LOADING, 'inspect', 'doctor', 'entries', 'boot'], kind: 'flag', help: 'Print the result (plan, inspection, findings, entries) as JSON on stdout.', apply: (o) => (o.json = true) },
   {
     long: 'root',
-    uses: ['entries'],
+    uses: BOOT_MANAGER_ACTIONS,
     kind: 'value',
     arg: 'DIR',
-    help: 'entries: the boot root holding loader/entries, loader/loader.conf and extlinux/extlinux.conf (default /boot).',
+    help: 'The boot manager\'s boot root: loader/entries, loader/loader.conf, extlinux/extlinux.conf and hardboot/ (default /boot).',
     apply: (o, v, n) => {
       if (v === '') throw new UsageError(`${n} names an empty path`);
       o.root = v;
+    },
+  },
+  {
+    long: 'timeout',
+    uses: ['menu'],
+    kind: 'value',
+    arg: 'SECONDS',
+    help: 'menu: seconds to count down before the default boots (0: at once); overrides loader.conf and extlinux.conf.',
+    apply: (o, v, n) => {
+      if (!/^\d{1,6}$/.test(v!.trim())) throw new UsageError(`${n}: '${v}' is not a number of seconds (0 to 999999)`);
+      o.timeout = Number(v!.trim());
     },
   },
   { long: 'save-segments', uses: LOADING, kind: 'value', arg: 'DIR', help: 'Write each segment\'s exact bytes to DIR/<index>-<kind>.bin.', apply: (o, v) => (o.saveSegments = v) },
@@ -322,8 +349,8 @@ export function parseArgs(argv: readonly string[]): ParsedOptions {
   const positional: string[] = [];
   const used: Spec[] = [];
   let start = 0;
-  if (argv[0] === 'inspect' || argv[0] === 'doctor' || argv[0] === 'entries') {
-    o.action = argv[0];
+  if (argv[0] !== undefined && (SUBCOMMANDS as readonly string[]).includes(argv[0])) {
+    o.action = argv[0] as Action;
     start = 1;
   }
   for (let i = start; i < argv.length; i++) {
@@ -378,10 +405,17 @@ export function parseArgs(argv: readonly string[]): ParsedOptions {
     checkUses('doctor', used);
     return { ...o, action: 'doctor' };
   }
-  if (o.action === 'entries') {
-    if (positional.length > 0) throw new UsageError(`entries takes no FILE (use --root=DIR); got '${positional[0]}'`);
-    checkUses('entries', used);
-    return { ...o, action: 'entries' };
+  if (o.action === 'entries' || o.action === 'menu' || o.action === 'bless') {
+    if (positional.length > 0) throw new UsageError(`${o.action} takes no operand (use --root=DIR); got '${positional[0]}'`);
+    checkUses(o.action, used);
+    return { ...o, action: o.action };
+  }
+  if (o.action === 'boot' || o.action === 'set-default' || o.action === 'set-oneshot') {
+    if (positional.length > 1) throw new UsageError(`${o.action} takes one ENTRY; got ${positional.map((p) => `'${p}'`).join(', ')}`);
+    if (positional.length === 0 && o.action !== 'boot') throw new UsageError(`${o.action} needs an ENTRY (a number or an id, as hardboot entries lists them)`);
+    if (positional[0] !== undefined) o.entry = positional[0];
+    checkUses(o.action, used);
+    return { ...o, action: o.action };
   }
   if (o.config !== undefined || o.doctorKernel !== undefined) throw new UsageError('--config and --kernel go with: hardboot doctor');
   if (positional.length > 1) throw new UsageError(`one kernel at a time; got ${positional.map((p) => `'${p}'`).join(', ')}`);
@@ -396,7 +430,7 @@ export function parseArgs(argv: readonly string[]): ParsedOptions {
 function checkUses(action: Action, used: readonly Spec[]): void {
   if (action === 'help' || action === 'version') return;
   const wrong = [...new Set(used.filter((s) => s.uses && !s.uses.includes(action)).map((s) => `--${s.long}`))];
-  if (wrong.length > 0) throw new UsageError(`${action === 'inspect' || action === 'doctor' || action === 'entries' ? action : `--${action}`} does not take ${wrong.join(', ')}`);
+  if (wrong.length > 0) throw new UsageError(`${SUBCOMMANDS.includes(action) ? action : `--${action}`} does not take ${wrong.join(', ')}`);
 }
 
 function validate(o: Options, used: readonly Spec[]): ParsedOptions {
@@ -439,6 +473,9 @@ Usage:
   hardboot inspect FILE… [--json]
   hardboot doctor [--config=FILE | --kernel=FILE] [--json]
   hardboot entries [--root=DIR] [--json]
+  hardboot boot [ENTRY] [--root=DIR] [--dry-run] [--json] [-y]
+  hardboot menu [--root=DIR] [--timeout=SECONDS] [--dry-run] [-y]
+  hardboot set-default ENTRY | set-oneshot ENTRY | bless  [--root=DIR]
   hardboot --dry-run [--json] [--save-segments=DIR] [--arch=arm|arm64 --memory=START-END] -l KERNEL …
 
 KERNEL is an ARM zImage or an arm64 Image, optionally gzip- or LZ4-compressed, or an Android boot image

@@ -102,7 +102,7 @@ describe('hardboot entries', () => {
 
   it('takes only its own options', async () => {
     for (const [argv, msg] of [
-      [['entries', 'x'], /entries takes no FILE/],
+      [['entries', 'x'], /entries takes no operand/],
       [['entries', '--initrd=x'], /entries does not take --initrd/],
       [['-e', '--root=/boot'], /--exec does not take --root/],
       [['entries', '--root='], /--root names an empty path/],

@@ -13,7 +13,7 @@
 import { FormatError, PlanError, UsageError, hex, withFile } from '../errors.js';
 import { isBootImage, isVendorBootImage, mergeVendorBoot, parseBootImage, parseVendorBootImage, type VendorBootImage } from '../formats/bootimg.js';
 import { ACPIO_TABLE_MAGIC, isDtTable, parseDtTable } from '../formats/dttable.js';
-import { view } from '../util/bytes.js';
+import { alignUp, view } from '../util/bytes.js';
 import { type Fdt, parseFdt } from '../formats/fdt.js';
 import { type KernelImage, readKernel } from '../formats/kernel.js';
 import { isQcdt, parseQcdt } from '../formats/qcdt.js';
@@ -88,8 +88,9 @@ export function resolveInputs(o: Options, host: Host, native: boolean): Inputs {
   const kernel = withFile(kernelPath, () => readKernel(kernelBytes));
   kernelFrom = `${kernelFrom ? `${kernelFrom}, kernel: ` : ''}${kernel.kind}${kernel.compression === 'none' ? '' : ` (${kernel.compression})`}`;
 
-  const initrd = o.initrd !== undefined ? host.readFile(o.initrd, 'initrd') : bootRamdisk;
-  if (o.initrd !== undefined && bootRamdisk) notes.push(`--initrd replaces the boot image's ${bootRamdisk.length}-byte ramdisk`);
+  const given = o.initrds ?? (o.initrd !== undefined ? [o.initrd] : []);
+  const initrd = given.length > 0 ? concatInitrds(given.map((f) => host.readFile(f, 'initrd'))) : bootRamdisk;
+  if (given.length > 0 && bootRamdisk) notes.push(`--initrd replaces the boot image's ${bootRamdisk.length}-byte ramdisk`);
 
   const board = o.boardname !== undefined ? boardByName(o.boardname) : undefined;
   let liveTree: Fdt | undefined;
@@ -113,6 +114,26 @@ export function resolveInputs(o: Options, host: Host, native: boolean): Inputs {
     if (report.missing.length) notes.push(`board ${board.names[0]}: the running tree has no ${report.missing.join(', ')}`);
   }
   return { kernel, kernelPath, kernelFrom, ...(initrd ? { initrd } : {}), dtb, ...(bootCmdline !== undefined ? { bootCmdline } : {}), live, notes };
+}
+
+/**
+ * Several initrds as the one the kernel unpacks: back to back, each started on
+ * a 4-byte boundary (the zero bytes between them are skipped by the kernel's
+ * initramfs unpacker, which takes concatenated, separately compressed cpio
+ * archives).
+ */
+export function concatInitrds(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let size = 0;
+  for (const p of parts) size = alignUp(size, 4) + p.length;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    at = alignUp(at, 4);
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 interface KernelFile {

@@ -9,6 +9,7 @@ import { helpText, parseArgs } from './args.js';
 import { doctor, exec, inspect, load, status, unload } from './commands.js';
 import { renderFindings } from './doctor-render.js';
 import { DEFAULT_BOOT_ROOT, entriesCommand, renderMenu } from './entries.js';
+import { type BootOutcome, blessCommand, bootCommand, menuCommand, setEntryCommand } from './boot.js';
 import { renderInspection } from './inspect.js';
 import { ready } from '../doctor/doctor.js';
 import { renderPlan } from './render.js';
@@ -40,6 +41,22 @@ export async function main(argv: readonly string[], host: Host, io: Io): Promise
         io.out(o.json ? JSON.stringify({ hardboot: VERSION, root, ...menu }, null, 2) + '\n' : renderMenu(menu, root));
         return EXIT_CODES.ok;
       }
+      case 'boot':
+      case 'menu': {
+        const r = o.action === 'boot' ? await bootCommand(o, host, io) : await menuCommand(o, host, io);
+        if (o.dryRun) io.out(o.json ? JSON.stringify(bootJson(r), null, 2) + '\n' : `${renderPlan(r.load.plan)}${r.changes.map((c) => `then: ${c}\n`).join('')}`);
+        return EXIT_CODES.ok;
+      }
+      case 'set-default':
+      case 'set-oneshot': {
+        const r = setEntryCommand(o, o.action === 'set-default' ? 'default' : 'oneshot', host);
+        for (const n of r.notes) io.err(`hardboot: ${n}\n`);
+        io.out(`${o.action === 'set-default' ? 'default' : 'next boot only'}: ${r.id} (${r.file})\n`);
+        return EXIT_CODES.ok;
+      }
+      case 'bless':
+        io.out(`${blessCommand(o, host)}\n`);
+        return EXIT_CODES.ok;
       case 'status':
         // kexec-tools' codes, which scripts test: 0 loaded, 1 not.
         return status(host).loaded ? EXIT_CODES.ok : 1;
@@ -101,4 +118,16 @@ export async function main(argv: readonly string[], host: Host, io: Io): Promise
     io.err(`hardboot: internal error: ${(e as Error).stack ?? String(e)}\n`);
     return EXIT_CODES.internal;
   }
+}
+
+function bootJson(r: BootOutcome): object {
+  const e = r.plan.entry;
+  return {
+    hardboot: VERSION,
+    entry: { source: e.source, id: e.id, file: e.file, title: e.title },
+    reason: r.selection.reason,
+    method: r.plan.method,
+    changes: r.changes,
+    load: loadJson(r.load, VERSION, r.load.hardbootPage),
+  };
 }

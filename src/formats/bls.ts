@@ -29,7 +29,7 @@ export interface ConfigLine {
  * value wholly in double quotes loses them. A key alone is returned with value
  * `undefined` (the caller decides whether its key may be empty).
  */
-function keyValueLines(input: string | Uint8Array, format: string): { key: string; value: string | undefined; at: TextLine }[] {
+export function keyValueLines(input: string | Uint8Array, format: string): { key: string; value: string | undefined; at: TextLine }[] {
   const out: { key: string; value: string | undefined; at: TextLine }[] = [];
   for (const at of textLines(input, format)) {
     const line = at.text.replace(/^[ \t]+|[ \t]+$/g, '');
@@ -46,7 +46,7 @@ function keyValueLines(input: string | Uint8Array, format: string): { key: strin
   return out;
 }
 
-function lineError(format: string, at: TextLine, expected: string, found: string): FormatError {
+export function lineError(format: string, at: TextLine, expected: string, found: string): FormatError {
   return new FormatError(format, at.offset, expected, `${found} (line ${at.number})`);
 }
 

@@ -25,6 +25,8 @@ import type { Arch } from '../plan/abi.js';
 import type { MemoryMap } from '../util/memory.js';
 import type { Plan } from '../plan/plan.js';
 import * as kexec from './kexec.js';
+import { type BootFiles, bootFiles } from './bootfs.js';
+import { type Terminal, processTerminal } from './terminal.js';
 import * as live from './live.js';
 import { type HardbootSupport, hardbootFromFile, parseHardbootDirectory } from '../formats/proc.js';
 
@@ -46,6 +48,10 @@ export interface Host {
   /** A file of /proc or /sys, or undefined when it does not exist (a kernel without the feature). */
   sysFile(path: string): Uint8Array | undefined;
   writeFiles(dir: string, files: { name: string; bytes: Uint8Array }[]): void;
+  /** The boot manager's changes to a boot root (state files, boot counters), each atomic. */
+  bootFiles: BootFiles;
+  /** The console the boot menu uses. */
+  terminal(): Terminal;
   kernel: {
     load(plan: Plan): Promise<void>;
     unload(arch: Arch): Promise<void>;
@@ -237,5 +243,7 @@ export const realHost: Host = {
   listDir,
   sysFile: readSysFile,
   writeFiles: writeSegmentFiles,
+  bootFiles: bootFiles(),
+  terminal: processTerminal,
   kernel: { load: kexec.kexecLoad, unload: kexec.kexecUnload, exec: kexec.kexecExec },
 };
