@@ -167,16 +167,14 @@ async function bootFrom(br: BootRoot, o: Options, host: Host, io: BootIo, chosen
     }
     candidates = c.selections;
   }
-  let last: HardbootError | undefined;
   for (const sel of candidates) {
     const e = br.menu.entries[sel.index]!;
     let out: BootOutcome;
     try {
       out = await loadEntry(br, sel, o, host);
     } catch (err) {
-      if (!(err instanceof HardbootError) || candidates.length === 1) throw err;
+      if (!(err instanceof HardbootError) || sel === candidates.at(-1)) throw err;
       io.err(`hardboot: ${e.id} cannot be booted: ${err.message}\n`);
-      last = err;
       continue;
     }
     for (const n of out.plan.notes) io.err(`hardboot: ${n}\n`);
@@ -187,7 +185,7 @@ async function bootFrom(br: BootRoot, o: Options, host: Host, io: BootIo, chosen
     await host.kernel.exec({ sync: !o.noSync });
     return out; // exec does not return; a host that records calls does
   }
-  throw last ?? new PlanError('no entry could be booted');
+  throw new PlanError('no entry could be booted');
 }
 
 /** `set-default ENTRY` / `set-oneshot ENTRY`: the entry's id in hardboot/default or hardboot/oneshot. */
