@@ -63,7 +63,7 @@ export function readBootManager(root: string, host: Reader): BootRoot {
 }
 
 /** The options of the load a boot plan asks for: the same path `hardboot -l`/`--load-hardboot` takes. */
-export function loadOptions(p: BootPlan, o: Pick<Options, 'dryRun' | 'json' | 'debug'>): Options {
+export function loadOptions(p: BootPlan, root: string, o: Pick<Options, 'dryRun' | 'json' | 'debug'>): Options {
   const opts: Options = {
     action: p.method === 'hardboot' ? 'load-hardboot' : 'load',
     kernel: p.kernel,
@@ -87,7 +87,7 @@ export function loadOptions(p: BootPlan, o: Pick<Options, 'dryRun' | 'json' | 'd
   if (p.board !== undefined) opts.boardname = p.board;
   if (p.method === 'hardboot' && p.memMin === undefined) {
     throw new PlanError(
-      `${p.entry.id} boots by hardboot, which needs the lowest address the bootloader leaves alone across a reset: set 'mem-min' in ${BOOT_CONF_FILE} (or 'method kexec' for this entry)`,
+      `${join(root, BOOT_CONF_FILE)}: ${p.entry.id} boots by hardboot, which needs the lowest address the bootloader leaves alone across a reset: set 'mem-min' there (or 'method kexec' for this entry)`,
     );
   }
   return opts;
@@ -136,7 +136,7 @@ async function loadEntry(br: BootRoot, sel: Selection, o: Options, host: Host): 
     reason: sel.reason,
     hardbootAvailable: hb !== undefined && hb.ready !== false,
   });
-  const r = await load(loadOptions(p, o), host);
+  const r = await load(loadOptions(p, br.root, o), host);
   return { plan: p, load: r, selection: sel, changes: changesOf(p, br.state) };
 }
 

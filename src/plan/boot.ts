@@ -162,7 +162,7 @@ export function planBoot(
   const entry = menu.entries[index];
   if (!entry) throw new UsageError(`no menu entry ${index + 1}`);
   if (entry.unbootable || entry.kernel === undefined) {
-    throw new PlanError(`${entry.file}: ${entry.id} cannot be booted by hardboot: ${entry.unbootable ?? 'it names no kernel'}`);
+    throw new PlanError(`${posix.join(o.root, entry.file)}: ${entry.id} cannot be booted by hardboot: ${entry.unbootable ?? 'it names no kernel'}`);
   }
   const notes: string[] = [];
   const opts = bootOptionsFor(o.conf, entry.id);

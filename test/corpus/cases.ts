@@ -5,7 +5,8 @@
  * reach the kernel (no kexec_load) unless a case says `loads`.
  *
  * Argument tokens: {bad:NAME} a committed file, {bomb:NAME} a made one,
- * {fixture:PATH} a file under test/fixtures, {tmp} a fresh directory.
+ * {fixture:PATH} a file under test/fixtures, {root:NAME} a copy of a committed
+ * boot root (test/fixtures/bad/roots/NAME), {tmp} a fresh directory.
  */
 import { join } from 'node:path';
 
@@ -33,6 +34,8 @@ export interface Places {
   bad: string;
   bombs: string;
   fixtures: string;
+  /** Where the committed boot roots (test/fixtures/bad/roots) were copied for this run. */
+  roots: string;
   tmp: string;
 }
 
@@ -42,6 +45,7 @@ export function resolveTokens(text: string, p: Places): string {
     .replace(/\{bad:([\w.-]+)\}/g, (_, n: string) => join(p.bad, `${n}.bin`))
     .replace(/\{bomb:([\w.-]+)\}/g, (_, n: string) => join(p.bombs, `${n}.bin`))
     .replace(/\{fixture:([\w./-]+)\}/g, (_, n: string) => join(p.fixtures, n))
+    .replace(/\{root:([\w.-]+)\}/g, (_, n: string) => join(p.roots, n))
     .replace(/\{tmp\}/g, p.tmp);
 }
 

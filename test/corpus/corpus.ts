@@ -4,7 +4,7 @@
  * bench:corpus`, which prints the figures.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixture, repoRoot } from '../support.js';
@@ -30,7 +30,7 @@ export interface CaseRun {
   wallMs: number;
 }
 
-/** Fresh places for a run: the committed files, the bombs (made here), a scratch directory per case. */
+/** Fresh places for a run: the committed files, the bombs (made here), copies of the boot roots, a scratch directory per case. */
 export function preparePlaces(cases: readonly CorpusCase[]): Places & { root: string } {
   const root = mkdtempSync(join(tmpdir(), 'hardboot-corpus-'));
   const bombs = join(root, 'bombs');
@@ -41,7 +41,10 @@ export function preparePlaces(cases: readonly CorpusCase[]): Places & { root: st
     if (!make) throw new Error(`corpus: no bomb named ${name}`);
     writeFileSync(join(bombs, `${name}.bin`), make());
   }
-  return { root, bad: fixture('bad'), bombs, fixtures: fixture(), tmp: join(root, 'tmp') };
+  // Boot roots are copied: the boot manager's commands change the root they are given.
+  const roots = join(root, 'roots');
+  cpSync(fixture('bad', 'roots'), roots, { recursive: true });
+  return { root, bad: fixture('bad'), bombs, fixtures: fixture(), roots, tmp: join(root, 'tmp') };
 }
 
 function runOne(c: CorpusCase, places: Places, index: number): Promise<CaseRun> {

@@ -15,6 +15,8 @@ import { memoryFromFdt } from '../../src/formats/fdt-memory.js';
 import { configText, kernelIkconfig, parseKernelConfig } from '../../src/formats/ikconfig.js';
 import { readKernel } from '../../src/formats/kernel.js';
 import { defaultExtlinuxEntry, parseExtlinux } from '../../src/formats/extlinux.js';
+import { bootOptionsFor, parseBootConf, parseStateFile } from '../../src/formats/hardboot-conf.js';
+import { FormatError } from '../../src/errors.js';
 import { decodeLz4Legacy } from '../../src/formats/lz4.js';
 import { memoryFromIomem, parseKernelPageSize, parseProcCmdline } from '../../src/formats/proc.js';
 import { parseQcdt } from '../../src/formats/qcdt.js';
@@ -144,6 +146,23 @@ export const TARGETS: readonly FuzzTarget[] = [
     about: 'parseExtlinux and the default entry',
     seeds: () => [...bootConfigs((f) => f.startsWith('extlinux')), encode('TIMEOUT 10\nLABEL a\n MENU DEFAULT\n LINUX /k\n FDT /b.dtb\n APPEND initrd=/i quiet\n')],
     run: (b) => void defaultExtlinuxEntry(parseExtlinux(b)),
+  },
+  {
+    name: 'hardboot-conf',
+    about: 'parseBootConf and each entry\'s options; parseStateFile on the same bytes',
+    seeds: () => [
+      encode('method hardboot\nmem-min 0x20000000\nentry pmos-*\nboard shamu\nvendor-boot /v.img\nmem-max 01000000000\nentry r[a-z]*\nmethod kexec\n'),
+      encode('debian-6.1+2-1.conf\n'),
+    ],
+    run: (b) => {
+      try {
+        parseStateFile(b, 'state');
+      } catch (e) {
+        if (!(e instanceof FormatError)) throw e;
+      }
+      const conf = parseBootConf(b);
+      for (const id of ['pmos-edge', 'rescue', '']) bootOptionsFor(conf, id);
+    },
   },
   {
     name: 'inspect',
