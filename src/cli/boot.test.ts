@@ -130,6 +130,8 @@ describe('hardboot boot', () => {
     assert.match(r2.err, /booting flaky \(default\)/);
     await run(['set-default', '2', `--root=${root}`], host());
     assert.equal(state(root, 'default'), 'good\n');
+    const e = await run(['entries', `--root=${root}`], host());
+    assert.match(e.out, /^next boot: good \(saved\)$/m);
     const r3 = await run(['boot', `--root=${root}`], host());
     assert.match(r3.err, /booting good \(saved\)/);
   });
@@ -145,7 +147,7 @@ describe('hardboot boot', () => {
   it('bad input: nothing loaded, nothing changed, the file named', async () => {
     const cases: { conf?: string; argv?: string[]; prep?: (root: string) => void; code: number; err: RegExp }[] = [
       { conf: 'mem-min 0x5000000g\n', code: 3, err: /hardboot\/hardboot\.conf: hardboot\.conf at offset 0x0: expected an address/ },
-      { conf: 'method hardboot\n', code: 4, err: /flaky boots by hardboot, which needs .* set 'mem-min' in hardboot\/hardboot\.conf/ },
+      { conf: 'method hardboot\n', code: 4, err: /hardboot\/hardboot\.conf: good boots by hardboot, which needs .* set 'mem-min' there/ },
       { argv: ['nosuch'], code: 2, err: /no boot entry 'nosuch'; there are: 1 flaky, 2 good/ },
       { argv: ['good'], prep: (r) => rmSync(join(r, 'good', 'b.img')), code: 5, err: /good\/b\.img: cannot read the initrd: ENOENT/ },
       { prep: (r) => writeFileSync(join(r, 'hardboot', 'oneshot'), 'a\nb\n'), code: 3, err: /hardboot\/oneshot: hardboot\/oneshot at offset 0x2: expected one line/ },

@@ -8,8 +8,9 @@ import type { Host } from '../system/host.js';
 import { helpText, parseArgs } from './args.js';
 import { doctor, exec, inspect, load, status, unload } from './commands.js';
 import { renderFindings } from './doctor-render.js';
-import { DEFAULT_BOOT_ROOT, entriesCommand, renderMenu } from './entries.js';
-import { type BootOutcome, blessCommand, bootCommand, menuCommand, setEntryCommand } from './boot.js';
+import { DEFAULT_BOOT_ROOT, renderMenu } from './entries.js';
+import { automaticCandidates } from '../plan/boot.js';
+import { type BootOutcome, blessCommand, bootCommand, menuCommand, readBootManager, setEntryCommand } from './boot.js';
 import { renderInspection } from './inspect.js';
 import { ready } from '../doctor/doctor.js';
 import { renderPlan } from './render.js';
@@ -37,8 +38,16 @@ export async function main(argv: readonly string[], host: Host, io: Io): Promise
         return await exec(o, host);
       case 'entries': {
         const root = o.root ?? DEFAULT_BOOT_ROOT;
-        const menu = entriesCommand(root, host);
-        io.out(o.json ? JSON.stringify({ hardboot: VERSION, root, ...menu }, null, 2) + '\n' : renderMenu(menu, root));
+        const br = readBootManager(root, host);
+        const next = automaticCandidates(br.menu, br.state);
+        const first = next.selections[0];
+        const nextBoot = first ? { index: first.index, id: br.menu.entries[first.index]!.id, reason: first.reason } : undefined;
+        const menu = { ...br.menu, notes: [...br.menu.notes, ...next.notes] };
+        io.out(
+          o.json
+            ? JSON.stringify({ hardboot: VERSION, root, ...menu, ...(nextBoot ? { nextBoot } : {}) }, null, 2) + '\n'
+            : renderMenu(menu, root) + (nextBoot ? `next boot: ${nextBoot.id} (${nextBoot.reason})\n` : ''),
+        );
         return EXIT_CODES.ok;
       }
       case 'boot':
