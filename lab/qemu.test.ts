@@ -45,6 +45,15 @@ describe('qemuCommand', () => {
       args: ['-M', 'virt,dtb-randomness=off', '-cpu', 'cortex-a57', '-m', '1024', '-smp', '2', '-kernel', '/k/Image',
         '-initrd', '/k/initrd.gz', '-append', 'console=ttyAMA0 hb.scenario=boot', ...tail, '-no-reboot'],
     },
+    {
+      name: 'a serial line that takes keys (a logging ring buffer) and a boot disk',
+      opts: { ...base, serialInput: true, disk: '/d/boot.img' },
+      binary: 'qemu-system-aarch64',
+      args: ['-M', 'virt', '-cpu', 'cortex-a57', '-m', '1024', '-smp', '2', '-kernel', '/k/Image', '-initrd', '/k/initrd.gz',
+        '-append', 'console=ttyAMA0 hb.scenario=boot', '-nographic', '-nic', 'none',
+        '-chardev', 'ringbuf,id=serial0,size=65536,logfile=/tmp/serial.log,logappend=off', '-serial', 'chardev:serial0', '-monitor', 'none',
+        '-drive', 'if=none,format=raw,id=disk0,file=/d/boot.img', '-device', 'virtio-blk-device,drive=disk0', '-no-reboot'],
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {

@@ -9,7 +9,8 @@ import { Arch, LabError, cacheDir, ensureDir, formatDuration } from './env.js';
 import { GuestImage } from './guest.js';
 import { DEFAULT_KERNEL_VERSION, KernelArtifacts } from './kernel.js';
 import { benchInitrd, releaseInitrd } from './release.js';
-import { QemuOptions, RunResult, qemuCommand, runQemu } from './qemu.js';
+import { type Qmp, QemuOptions, RunResult, SERIAL_CHARDEV, qemuCommand, runQemu } from './qemu.js';
+import { type DiskEntry, type DiskLayout, makeBootDisk } from './bootdisk.js';
 import { readFileSync as readFile, writeFileSync } from 'node:fs';
 import { RUNNING_BOARD, runningPhoneDtb, storedDtb } from './phone.js';
 import { ensureNode, setProp, u32Cells } from '../src/formats/fdt.js';
@@ -44,6 +45,12 @@ export interface Variant {
   machine?: string[];
   /** Boot the second kernel's small initrd (busybox and second-init) instead of the lab guest. */
   secondInitrd?: boolean;
+  /** A boot disk made fresh for the run (virtio, /dev/vda in the guest): the menu scenarios' boot root. */
+  disk?: DiskLayout;
+  /** Keys typed on the serial line (QMP ringbuf-write) when a marker appears. */
+  input?: { after: string; keys: string }[];
+  /** Kernel panics the run provokes on purpose (an entry whose initrd is broken). */
+  expectedPanics?: number;
 }
 
 export interface Scenario {
@@ -161,6 +168,36 @@ export function boardArgs(arch: Arch): string[] {
 export function corruptAtReset(addr: number, value: number): string[] {
   return ['-device', `loader,addr=0x${addr.toString(16)},data=0x${value.toString(16)},data-len=4`];
 }
+
+// ---------------------------------------------------------------- the boot menu's scenarios
+
+const MENU_TIMEOUT_MS = 300_000;
+
+/** A run of the boot manager: the guest may reset (entries are hardbooted, broken ones panic). */
+function menuRun(v: Omit<Variant, 'timeoutMs' | 'dtbRandomness' | 'reboot'>): Variant {
+  return { ...v, timeoutMs: MENU_TIMEOUT_MS, dtbRandomness: true, reboot: true };
+}
+
+/** hardboot.conf for the lab board: every entry by hardboot, in the window lab/boards.json gives. */
+function menuConf(arch: Arch, more = ''): string {
+  const b = boards[arch];
+  return `# The lab's QEMU virt: stored segments where a reset leaves them (lab/boards.json).\nmethod hardboot\nmem-min ${b.memMin}\nmem-max ${b.memMax}\n${more}`;
+}
+
+/** Entries a (version 2, the default) and b (version 1), both the second initrd with a marker. */
+function twoEntries(bMore = ''): DiskEntry[] {
+  return [
+    { file: 'a.conf', title: 'Entry A', version: '2', initrd: 'second', options: 'console=ttyAMA0 panic=-1 hb.marker=entry-a' },
+    { file: 'b.conf', title: 'Entry B', version: '1', initrd: 'second', options: `console=ttyAMA0 panic=-1 hb.marker=entry-b${bMore}` },
+  ];
+}
+
+/** An extlinux.conf as u-boot-menu writes one, two labels (@KERNEL@: the lab kernel on the disk). */
+const EXTLINUX = ['MENU TITLE lab', 'TIMEOUT 50', 'DEFAULT l1', '']
+  .concat(
+    ...[1, 2].map((n) => [`LABEL l${n}`, `\tMENU LABEL Extlinux ${n}`, '\tLINUX @KERNEL@', '\tINITRD /second.img', '\tFDT /stored.dtb', `\tAPPEND console=ttyAMA0 panic=-1 hb.marker=ext-l${n}`, '']),
+  )
+  .join('\n');
 
 const BOOT_TIMEOUT_MS = 90_000;
 const KEXEC_TIMEOUT_MS = 180_000;
@@ -464,6 +501,122 @@ export const SCENARIOS: readonly Scenario[] = [
     ],
   },
   {
+    name: 'menu-default',
+    script: 'menu',
+    summary: "the boot menu, run by the guest's init over a boot disk: it counts loader.conf's timeout down and hardboots the default entry",
+    needsBundle: true,
+    variants: (arch) => [
+      menuRun({
+        label: '',
+        args: [],
+        disk: { entries: twoEntries(), loaderConf: 'timeout 2\n', hardbootConf: menuConf(arch) },
+        markers: ['init', 'menu-root', 'menu Booting a in 2 s;', 'menu Booting a in 1 s;', 'menu hardboot: booting a (default) by hardboot', 'second-init', 'marker=entry-a', 'dtb=stored'],
+        forbidden: ['done', 'hardboot-rejected'],
+        resets: 1,
+      }),
+    ],
+  },
+  {
+    name: 'menu-select',
+    script: 'menu',
+    summary: 'keys sent over the serial line (down arrow, Enter) stop the countdown and pick the second entry, which boots',
+    needsBundle: true,
+    variants: (arch) => [
+      menuRun({
+        label: '',
+        args: [],
+        disk: { entries: twoEntries(), loaderConf: 'timeout 30\n', hardbootConf: menuConf(arch) },
+        input: [{ after: 'menu Booting a in 30 s;', keys: '\x1b[B\r' }],
+        markers: ['init', 'menu-root', 'menu Booting a in 30 s;', 'menu hardboot: booting b (chosen) by hardboot', 'second-init', 'marker=entry-b'],
+        forbidden: ['done', 'hardboot-rejected'],
+        resets: 1,
+      }),
+    ],
+  },
+  {
+    name: 'menu-oneshot',
+    script: 'menu',
+    summary: 'hardboot set-oneshot b: the next boot is b; b resets, and the boot after is the default again',
+    needsBundle: true,
+    variants: (arch) => [
+      menuRun({
+        label: '',
+        args: ['oneshot=b'],
+        disk: { entries: twoEntries(' hb.then=reboot'), loaderConf: 'timeout 1\n', hardbootConf: menuConf(arch) },
+        markers: [
+          'init',
+          'menu-oneshot b',
+          'menu hardboot: booting b (oneshot) by hardboot',
+          'second-init',
+          'marker=entry-b',
+          'second-reboot',
+          'init',
+          'menu hardboot: booting a (default) by hardboot',
+          'second-init',
+          'marker=entry-a',
+        ],
+        forbidden: ['done', 'hardboot-rejected'],
+        resets: 3,
+      }),
+    ],
+  },
+  {
+    name: 'menu-fallback',
+    script: 'menu',
+    summary: 'the default entry (+2 tries) panics (its initrd is broken): after two attempts the device boots the good entry by itself, which blesses its boot; the counters on disk show it',
+    needsBundle: true,
+    variants: (arch) => [
+      menuRun({
+        label: '',
+        args: [],
+        disk: {
+          entries: [
+            { file: 'bad+2.conf', title: 'Broken', version: '3', initrd: 'broken', options: 'console=ttyAMA0 panic=-1' },
+            { file: 'good+3.conf', title: 'Good', version: '2', initrd: 'guest', options: 'console=ttyAMA0 panic=-1 hb.scenario=menu-booted' },
+          ],
+          loaderConf: 'timeout 1\n',
+          // The good entry is the whole lab guest (about 45 MiB): a plain kexec, anywhere in RAM.
+          hardbootConf: menuConf(arch, 'entry good\nmethod kexec\nmem-min 0x40000000\nmem-max 0x7fffffff\n'),
+        },
+        expectedPanics: 2,
+        markers: [
+          'init',
+          'menu-root bad+2.conf good+3.conf',
+          'menu hardboot: booting bad (default) by hardboot',
+          'init',
+          'menu-root bad+1-1.conf good+3.conf',
+          'menu hardboot: booting bad (default) by hardboot',
+          'init',
+          'menu-root bad+0-2.conf good+3.conf',
+          'menu hardboot: booting good (default) by kexec',
+          'init',
+          'menu-booted',
+          'blessed good+2-1.conf blessed: now good.conf',
+          'entries bad+0-2.conf good.conf',
+          'done',
+        ],
+        forbidden: ['hardboot-rejected'],
+        resets: 4,
+      }),
+    ],
+  },
+  {
+    name: 'menu-bls-extlinux',
+    script: 'menu',
+    summary: 'a boot disk with BLS entries and an extlinux.conf: hardboot entries lists both; an extlinux label boots',
+    needsBundle: true,
+    variants: (arch) => [
+      menuRun({
+        label: '',
+        args: ['list', 'boot=l1'],
+        disk: { entries: twoEntries(), extlinux: EXTLINUX, hardbootConf: menuConf(arch) },
+        markers: ['init', 'menu-root', 'entry bls a', 'entry bls b', 'entry extlinux l1', 'entry extlinux l2', 'menu hardboot: booting l1 (chosen) by hardboot', 'second-init', 'marker=ext-l1', 'dtb=stored'],
+        forbidden: ['done', 'hardboot-rejected'],
+        resets: 1,
+      }),
+    ],
+  },
+  {
     name: 'doctor',
     summary: 'hardboot doctor: ready on the patched lab kernel; names CONFIG_KEXEC_HARDBOOT on an unpatched one (Debian\'s)',
     needsBundle: true,
@@ -603,6 +756,16 @@ export async function runScenario(
       });
       continue;
     }
+    let disk: string | undefined;
+    if (v.disk) {
+      try {
+        disk = makeBootDisk(arch, opts.cache ?? cacheDir(), kernel, guest, v.disk, join(ensureDir(join(opts.cache ?? cacheDir(), 'lab', 'disks')), `${name}.img`));
+      } catch (e) {
+        if (!(e instanceof LabError)) throw e;
+        results.push({ ...base, ok: false, durationMs: 0, reason: e.message });
+        continue;
+      }
+    }
     const qo: QemuOptions = {
       arch,
       kernel: v.kernel ?? kernel.image,
@@ -616,6 +779,8 @@ export async function runScenario(
       ...(v.machine ? { machineOptions: v.machine } : {}),
       reboot: v.reboot,
       ...(v.qemuArgs ? { extraArgs: v.qemuArgs } : {}),
+      ...(disk ? { disk } : {}),
+      ...(v.input ? { serialInput: true } : {}),
     };
     const cmd = qemuCommand(qo);
     if (opts.qemuBinary) cmd.binary = opts.qemuBinary;
@@ -629,6 +794,14 @@ export async function runScenario(
         markers: v.markers,
         forbidden: v.forbidden,
         ...(v.waitForExit === false ? { waitForExit: false } : {}),
+        ...(v.expectedPanics ? { expectedPanics: v.expectedPanics } : {}),
+        ...(v.input
+          ? {
+              onMarker: async (marker: string, ctx: { qmp?: Qmp }) => {
+                for (const i of v.input!) if (i.after === marker) await ctx.qmp!.execute('ringbuf-write', { device: SERIAL_CHARDEV, data: i.keys });
+              },
+            }
+          : {}),
       });
       const resets = r.events.filter((e) => e.event === 'RESET').length;
       if (v.resets !== undefined && resets !== v.resets) {

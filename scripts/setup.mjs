@@ -47,6 +47,8 @@ const PACKAGES = {
     ['kmod', 'depmod'],
     // the lab keeps the unpacked kernel source as a git tree and applies patches with git am
     ['git', 'git'],
+    // mke2fs -d: the menu scenarios' boot disk, an ext4 image made from a directory
+    ['e2fsprogs', 'mke2fs'],
   ],
 };
 
