@@ -482,6 +482,11 @@ KERNEL is an ARM zImage or an arm64 Image, optionally gzip- or LZ4-compressed, o
 holding one (with --vendor-boot for header versions 3 and 4). --dtb=FILE takes a DTB, several DTBs back to
 back, a Qualcomm dt.img (QCDT) or an Android DT table; from several, the one for the running board is used.
 
+The boot manager (entries, boot, menu, set-default, set-oneshot, bless) works over a boot root (--root,
+default /boot): BLS entries (loader/entries/*.conf, loader/loader.conf) and extlinux/extlinux.conf, how
+each entry boots in hardboot/hardboot.conf, and its state (default, one-shot, boot counters) in files.
+ENTRY is a menu number, an entry id, or bls:ID / extlinux:ID.
+
 Options are read as kexec-tools reads them (getopt_long): a long option by any unambiguous prefix
 (--reuse, --command=…), short options bundled (-dl), "--" ends the options, and numbers as strtoull
 base 0 (0x… hexadecimal, 0… octal, else decimal).

@@ -68,7 +68,9 @@ export function loadOptions(p: BootPlan, root: string, o: Pick<Options, 'dryRun'
     action: p.method === 'hardboot' ? 'load-hardboot' : 'load',
     kernel: p.kernel,
     initrds: p.initrds,
-    append: [],
+    // The entry's options are added to a boot image's own line (alone, they are the whole line); an
+    // entry without options keeps a boot image's line, else its device tree's /chosen/bootargs.
+    append: p.commandLine !== undefined && p.commandLine !== '' ? [p.commandLine] : [],
     reuseCmdline: false,
     debug: o.debug,
     force: false,
@@ -77,8 +79,6 @@ export function loadOptions(p: BootPlan, root: string, o: Pick<Options, 'dryRun'
     json: o.json,
     avoid: [],
     files: [],
-    // An entry without options boots with an empty command line, as BLS and extlinux mean it.
-    commandLine: p.commandLine ?? '',
   };
   if (p.devicetree !== undefined) opts.dtb = p.devicetree;
   if (p.vendorBoot !== undefined) opts.vendorBoot = p.vendorBoot;
