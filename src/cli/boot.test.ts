@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -164,6 +165,23 @@ describe('hardboot boot', () => {
       assert.deepEqual(h.calls, [], r.err);
       assert.deepEqual(snapshot(root), before, r.err);
     }
+  });
+
+  it('an entry whose kernel is an Android boot.img (made by mkbootimg): its kernel, ramdisk and DTB; the options added to its line', async () => {
+    const root = fresh();
+    const files = join(root, 'android');
+    mkdirSync(files);
+    writeFileSync(join(files, 'kernel'), image);
+    writeFileSync(join(files, 'ramdisk'), 'RAMDISK!');
+    execFileSync('mkbootimg', ['--header_version', '2', '--kernel', join(files, 'kernel'), '--ramdisk', join(files, 'ramdisk'), '--dtb', virt64, '--cmdline', 'androidboot.hardware=lab', '-o', join(files, 'boot.img')]);
+    writeFileSync(join(root, 'loader', 'entries', 'android.conf'), 'title Android\nlinux /android/boot.img\noptions hb.marker=android\n');
+    const h = host();
+    const r = await run(['boot', 'android', `--root=${root}`], h);
+    assert.match(r.err, /booting android \(chosen\) by hardboot/);
+    const plan = h.calls[0]!.plan!;
+    assert.deepEqual([...plan.segments.find((s) => s.kind === 'initrd')!.bytes.subarray(0, 8)], [...Buffer.from('RAMDISK!')]);
+    const dtb = new TextDecoder().decode(plan.segments.find((s) => s.kind === 'dtb')!.bytes);
+    assert.match(dtb, /androidboot\.hardware=lab hb\.marker=android/);
   });
 
   it('an automatic choice that cannot be loaded falls back to the next entry; its counter is untouched', async () => {
