@@ -46,12 +46,12 @@ describe('qemuCommand', () => {
         '-initrd', '/k/initrd.gz', '-append', 'console=ttyAMA0 hb.scenario=boot', ...tail, '-no-reboot'],
     },
     {
-      name: 'a serial line that takes keys (a logging ring buffer) and a boot disk',
-      opts: { ...base, serialInput: true, disk: '/d/boot.img' },
+      name: 'a serial line that takes keys (a logging socket QEMU waits for) and a boot disk',
+      opts: { ...base, serialSocket: '/tmp/s.sock', disk: '/d/boot.img' },
       binary: 'qemu-system-aarch64',
       args: ['-M', 'virt', '-cpu', 'cortex-a57', '-m', '1024', '-smp', '2', '-kernel', '/k/Image', '-initrd', '/k/initrd.gz',
         '-append', 'console=ttyAMA0 hb.scenario=boot', '-nographic', '-nic', 'none',
-        '-chardev', 'ringbuf,id=serial0,size=65536,logfile=/tmp/serial.log,logappend=off', '-serial', 'chardev:serial0', '-monitor', 'none',
+        '-chardev', 'socket,id=serial0,path=/tmp/s.sock,server=on,wait=on,logfile=/tmp/serial.log,logappend=off', '-serial', 'chardev:serial0', '-monitor', 'none',
         '-drive', 'if=none,format=raw,id=disk0,file=/d/boot.img', '-device', 'virtio-blk-device,drive=disk0', '-no-reboot'],
     },
   ];

@@ -42,17 +42,14 @@ export interface QemuOptions {
   /** More QEMU arguments (e.g. `-device loader,…` to write memory at every reset). */
   extraArgs?: readonly string[];
   /**
-   * The serial line takes input too: the console goes through a ring-buffer
-   * character device (id {@link SERIAL_CHARDEV}) that still logs to serialLog, and
-   * QMP's ringbuf-write types keys into it.
+   * The serial line takes input too: the console is a unix socket (QEMU waits for
+   * the runner to connect before the guest starts) that still logs everything to
+   * serialLog; the runner types keys into it.
    */
-  serialInput?: boolean;
+  serialSocket?: string;
   /** A raw disk image for the guest: a virtio block device, /dev/vda (written to by the guest). */
   disk?: string;
 }
-
-/** The chardev id of the serial line when it takes input (QMP ringbuf-write writes there). */
-export const SERIAL_CHARDEV = 'serial0';
 
 export interface Command {
   binary: string;
@@ -80,9 +77,10 @@ export function qemuCommand(o: QemuOptions): Command {
   args.push('-append', o.append);
   // No display, no network, the console to a file, and no monitor on stdio.
   const log = optionPath('serial log', o.serialLog);
-  const serial = o.serialInput
-    ? ['-chardev', `ringbuf,id=${SERIAL_CHARDEV},size=65536,logfile=${log},logappend=off`, '-serial', `chardev:${SERIAL_CHARDEV}`]
-    : ['-serial', `file:${log}`];
+  const serial =
+    o.serialSocket !== undefined
+      ? ['-chardev', `socket,id=serial0,path=${optionPath('serial socket', o.serialSocket)},server=on,wait=on,logfile=${log},logappend=off`, '-serial', 'chardev:serial0']
+      : ['-serial', `file:${log}`];
   args.push('-nographic', '-nic', 'none', ...serial, '-monitor', 'none');
   if (o.disk !== undefined) {
     args.push('-drive', `if=none,format=raw,id=disk0,file=${optionPath('disk image', o.disk)}`, '-device', 'virtio-blk-device,drive=disk0');
@@ -97,6 +95,23 @@ export function qemuCommand(o: QemuOptions): Command {
 // QMP.
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+/** A unix socket connection, retried until QEMU has created the socket or `timeoutMs` passed. */
+export async function connectSocket(path: string, timeoutMs: number): Promise<Socket> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await new Promise<Socket>((resolve, reject) => {
+        const s = createConnection(path);
+        s.once('connect', () => resolve(s));
+        s.once('error', reject);
+      });
+    } catch (e) {
+      if (Date.now() > deadline) throw new LabError(`cannot connect to ${path}: ${(e as Error).message}`);
+      await sleep(50);
+    }
+  }
+}
 
 /** A QMP connection: commands are answered in order; asynchronous events are recorded in `events`. */
 export class Qmp {
@@ -249,14 +264,23 @@ export interface RunSpec {
   forbidden?: readonly string[];
   /** When set, the runner connects to QMP there and hands it to onMarker. */
   qmpSocket?: string;
-  /** Called once for each expected marker as it appears (e.g. to reset or read memory). */
-  onMarker?: (marker: string, ctx: { qmp?: Qmp; elapsedMs: number }) => Promise<void> | void;
+  /** The serial line's socket (QemuOptions.serialSocket): connected before anything else, for `type`. */
+  serialSocket?: string;
+  /** Called once for each expected marker as it appears (e.g. to reset or read memory, or type keys). */
+  onMarker?: (marker: string, ctx: MarkerContext) => Promise<void> | void;
   /** After the last marker: wait for QEMU to exit by itself (the guest powers off). Default true. */
   waitForExit?: boolean;
   /** Poll interval of the serial log. */
   pollMs?: number;
   /** Kernel panics the scenario provokes on purpose (a broken entry): the first this many do not end the run. */
   expectedPanics?: number;
+}
+
+export interface MarkerContext {
+  qmp?: Qmp;
+  elapsedMs: number;
+  /** Types text on the guest's serial line (with RunSpec.serialSocket). */
+  type?: (text: string) => void;
 }
 
 export interface RunResult {
@@ -378,6 +402,7 @@ export async function runQemu(spec: RunSpec): Promise<RunResult> {
   writeFileSync(log, '');
   writeFileSync(stderrLog, '');
   if (spec.qmpSocket) rmSync(spec.qmpSocket, { force: true });
+  if (spec.serialSocket) rmSync(spec.serialSocket, { force: true });
   const started = Date.now();
   const elapsed = (): number => Date.now() - started;
   const seen: RunResult['markers'] = [];
@@ -423,7 +448,16 @@ export async function runQemu(spec: RunSpec): Promise<RunResult> {
 
   const follower = new Follower(log);
   let qmp: Qmp | undefined;
+  let serial: Socket | undefined;
   try {
+    if (spec.serialSocket) {
+      // QEMU waits for this connection before it starts the guest (wait=on).
+      const line = await Promise.race([connectSocket(spec.serialSocket, Math.min(10_000, spec.timeoutMs)), exited.then(() => undefined)]);
+      if (!line) return fail(`QEMU exited before its serial socket answered${lastStderr()}`);
+      line.on('data', () => undefined); // the log file has it all
+      line.on('error', () => undefined);
+      serial = line;
+    }
     if (spec.qmpSocket) {
       const q = spec.qmpSocket;
       qmp = await Promise.race([Qmp.connect(q, Math.min(10_000, spec.timeoutMs)), exited.then(() => undefined)]);
@@ -445,7 +479,10 @@ export async function runQemu(spec: RunSpec): Promise<RunResult> {
         const next = spec.markers[seen.length];
         if (next !== undefined && markerMatches(line, next)) {
           seen.push({ name: next, atMs: elapsed(), line });
-          if (spec.onMarker) await spec.onMarker(next, { qmp, elapsedMs: elapsed() });
+          if (spec.onMarker) {
+            const line = serial;
+            await spec.onMarker(next, { ...(qmp ? { qmp } : {}), elapsedMs: elapsed(), ...(line ? { type: (t: string) => void line.write(t) } : {}) });
+          }
           continue;
         }
         for (const f of forbidden) {
@@ -482,6 +519,7 @@ export async function runQemu(spec: RunSpec): Promise<RunResult> {
     const events = (qmp?.events ?? []).map((e) => ({ event: e.event, atMs: e.at - started }));
     return { log, durationMs: elapsed(), markers: seen, exit, events, lines: timed };
   } finally {
+    serial?.destroy();
     if (qmp) {
       if (exit === null) await Promise.race([qmp.quit(), sleep(500)]);
       qmp.close();
@@ -495,5 +533,6 @@ export async function runQemu(spec: RunSpec): Promise<RunResult> {
       live.delete(child.pid);
     }
     if (spec.qmpSocket) rmSync(spec.qmpSocket, { force: true });
+    if (spec.serialSocket) rmSync(spec.serialSocket, { force: true });
   }
 }

@@ -9,7 +9,7 @@ import { Arch, LabError, cacheDir, ensureDir, formatDuration } from './env.js';
 import { GuestImage } from './guest.js';
 import { DEFAULT_KERNEL_VERSION, KernelArtifacts } from './kernel.js';
 import { benchInitrd, releaseInitrd } from './release.js';
-import { type Qmp, QemuOptions, RunResult, SERIAL_CHARDEV, qemuCommand, runQemu } from './qemu.js';
+import { type MarkerContext, QemuOptions, RunResult, qemuCommand, runQemu } from './qemu.js';
 import { type DiskEntry, type DiskLayout, makeBootDisk } from './bootdisk.js';
 import { readFileSync as readFile, writeFileSync } from 'node:fs';
 import { RUNNING_BOARD, runningPhoneDtb, storedDtb } from './phone.js';
@@ -47,7 +47,7 @@ export interface Variant {
   secondInitrd?: boolean;
   /** A boot disk made fresh for the run (virtio, /dev/vda in the guest): the menu scenarios' boot root. */
   disk?: DiskLayout;
-  /** Keys typed on the serial line (QMP ringbuf-write) when a marker appears. */
+  /** Keys typed on the serial line (its socket) when a marker appears. */
   input?: { after: string; keys: string }[];
   /** Kernel panics the run provokes on purpose (an entry whose initrd is broken). */
   expectedPanics?: number;
@@ -780,7 +780,7 @@ export async function runScenario(
       reboot: v.reboot,
       ...(v.qemuArgs ? { extraArgs: v.qemuArgs } : {}),
       ...(disk ? { disk } : {}),
-      ...(v.input ? { serialInput: true } : {}),
+      ...(v.input ? { serialSocket: join(tmpdir(), `hb-serial-${name}-${process.pid}.sock`) } : {}),
     };
     const cmd = qemuCommand(qo);
     if (opts.qemuBinary) cmd.binary = opts.qemuBinary;
@@ -795,10 +795,11 @@ export async function runScenario(
         forbidden: v.forbidden,
         ...(v.waitForExit === false ? { waitForExit: false } : {}),
         ...(v.expectedPanics ? { expectedPanics: v.expectedPanics } : {}),
+        ...(qo.serialSocket !== undefined ? { serialSocket: qo.serialSocket } : {}),
         ...(v.input
           ? {
-              onMarker: async (marker: string, ctx: { qmp?: Qmp }) => {
-                for (const i of v.input!) if (i.after === marker) await ctx.qmp!.execute('ringbuf-write', { device: SERIAL_CHARDEV, data: i.keys });
+              onMarker: (marker: string, ctx: MarkerContext) => {
+                for (const i of v.input!) if (i.after === marker) ctx.type!(i.keys);
               },
             }
           : {}),
