@@ -86,7 +86,7 @@ const net = require('node:net');
 const { spawn } = require('node:child_process');
 const args = process.argv.slice(2);
 const opt = (n) => { const i = args.indexOf(n); return i >= 0 ? args[i + 1] : undefined; };
-const serial = opt('-serial').replace(/^file:/, '');
+const serial = (opt('-serial') ?? '').replace(/^file:/, '');
 const qmp = opt('-qmp');
 const mode = process.env.FAKE_MODE;
 const pidFile = process.env.FAKE_PIDS;
@@ -114,8 +114,20 @@ switch (mode) {
     process.exit(1);
   case 'panic':
     say('HB-MARKER: init'); say('[    0.5] Kernel panic - not syncing: Attempted to kill init!');
+    later(50, () => say('HB-MARKER: after-panic'));
     setInterval(() => {}, 1000);
     break;
+  case 'keys': {
+    // The serial line as a socket: nothing is printed before the runner connects; what it types is echoed.
+    const ch = opt('-chardev');
+    const log = /logfile=([^,]+)/.exec(ch)[1];
+    const put = (l) => fs.appendFileSync(log, l + '\r\n');
+    net.createServer((c) => {
+      put('HB-MARKER: menu');
+      c.on('data', (d) => { put('HB-MARKER: typed ' + JSON.stringify(String(d))); later(20, () => process.exit(0)); });
+    }).listen(/path=([^,]+)/.exec(ch)[1]);
+    break;
+  }
   case 'guest-fail':
     say('HB-MARKER: init'); say('HB-MARKER: fail kexec -l exited 255');
     setInterval(() => {}, 1000);
@@ -252,6 +264,32 @@ describe('runQemu with a fake QEMU', () => {
     const s = setup('panic');
     const e = await failure(runQemu({ ...s, timeoutMs: 10_000, markers: ['init', 'boot-ok'] }));
     assert.match(e.message, /^guest kernel panic: \[ {4}0\.5\] Kernel panic - not syncing: Attempted to kill init!/);
+    assertNoneLeft(s.pids);
+  });
+
+  it('lets the panics a scenario provokes pass, up to their number, and times them', async () => {
+    const s = setup('panic');
+    const r = await runQemu({ ...s, timeoutMs: 10_000, markers: ['init', 'after-panic'], waitForExit: false, expectedPanics: 1 });
+    assert.deepEqual(r.lines.map((l) => l.name), ['kernel-panic']);
+    assertNoneLeft(s.pids);
+  });
+
+  it('types keys on a serial line that is a socket, QEMU waiting for the connection', async () => {
+    const s = setup('keys');
+    const sock = join(dir, `serial-${n}.sock`);
+    const cmd = qemuCommand({ arch: 'arm64', kernel: '/nonexistent/Image', append: 'x', serialLog: s.serialLog, reboot: false, serialSocket: sock });
+    const r = await runQemu({
+      command: { binary: s.command.binary, args: cmd.args },
+      serialLog: s.serialLog,
+      serialSocket: sock,
+      timeoutMs: 10_000,
+      markers: ['menu', 'typed "\\u001b[B\\r"'],
+      onMarker: (m, ctx) => {
+        if (m === 'menu') ctx.type!('\x1b[B\r');
+      },
+    });
+    assert.equal(r.markers.length, 2);
+    assert.ok(!existsSync(sock), 'the socket is removed');
     assertNoneLeft(s.pids);
   });
 
