@@ -128,6 +128,37 @@ export {
 } from './formats/bls.js';
 export { parseExtlinux, defaultExtlinuxEntry, EXTLINUX_TIMEOUT_MAX_TENTHS, type ExtlinuxConf, type ExtlinuxEntry, type ExtlinuxLine } from './formats/extlinux.js';
 export { buildMenu, type BootMenu, type MenuEntry, type MenuInput, type EntrySource } from './plan/menu.js';
+// The boot manager: hardboot.conf and the state files, the automatic choice, one boot's plan.
+export {
+  parseBootConf,
+  bootOptionsFor,
+  parseStateFile,
+  stateFileText,
+  BOOT_CONF_MAX_SECTIONS,
+  STATE_MAX_BYTES,
+  type BootConf,
+  type BootConfSection,
+  type BootMethod,
+  type EntryBootOptions,
+} from './formats/hardboot-conf.js';
+export {
+  automaticCandidates,
+  automaticSelection,
+  findEntry,
+  requireEntry,
+  planBoot,
+  planBless,
+  underRoot,
+  STATE_DIR,
+  STATE_FILES,
+  BOOT_CONF_FILE,
+  type BootPlan,
+  type BootState,
+  type Selection,
+  type SelectionReason,
+} from './plan/boot.js';
+export { bootFiles, realFsOps, type BootFiles, type FsOps } from './system/bootfs.js';
+export { processTerminal, type Terminal } from './system/terminal.js';
 export { decodeText, textLines, BOOT_CONFIG_MAX_BYTES, BOOT_CONFIG_MAX_LINES, type TextLine } from './util/text.js';
 
 // Choosing the device tree for a board.
@@ -155,7 +186,7 @@ export { doctor, ready, type Finding, type DoctorInputs, type Severity } from '.
 
 // The commands, as the CLI runs them, and their output.
 export { main, VERSION, type Io } from './cli/main.js';
-export { parseArgs, helpText, type Options, type ParsedOptions, type Action } from './cli/args.js';
+export { parseArgs, helpText, BOOT_MANAGER_ACTIONS, type Options, type ParsedOptions, type Action, type BootManagerAction } from './cli/args.js';
 export { load, exec, unload, inspect, doctor as doctorCommand, type LoadResult, type InspectResult } from './cli/commands.js';
 export { describeFile, renderInspection, type Inspection, type InspectionItem, type DtbSummary } from './cli/inspect.js';
 export { planJson, renderPlan, type PlanJson } from './cli/render.js';
