@@ -28,6 +28,17 @@ describe('buildMenu', () => {
     assert.equal(m.defaultIndex, 1);
     assert.equal(m.timeout, 'forever');
   });
+  it('device-tree overlays (BLS devicetree-overlay, extlinux FDTOVERLAYS): listed, not bootable, never booted without them', () => {
+    const m = buildMenu({
+      bls: [bls('o.conf', 'linux /k\ndevicetree /b.dtb\ndevicetree-overlay /x.dtbo /y.dtbo\n')],
+      extlinux: { file: 'extlinux/extlinux.conf', conf: parseExtlinux('label e\n linux /k\n fdt /b.dtb\n fdtoverlays /x.dtbo\n') },
+    });
+    assert.deepEqual(m.entries.map((e) => e.unbootable), [
+      'devicetree-overlay /x.dtbo /y.dtbo: hardboot does not apply overlays; merge them into the devicetree',
+      'FDTOVERLAYS /x.dtbo: hardboot does not apply overlays; merge them into the FDT',
+    ]);
+    assert.equal(m.defaultIndex, undefined);
+  });
   it('loader.conf menu words: menu-force waits, menu-hidden boots at once', () => {
     const one = [bls('a.conf', 'linux /a\n')];
     assert.equal(buildMenu({ bls: one, loaderConf: parseLoaderConf('timeout menu-force\n') }).timeout, 'forever');

@@ -34,7 +34,7 @@ export interface MenuEntry {
   triesDone?: number;
   /** Out of tries: shown, never chosen automatically. */
   bad: boolean;
-  /** Why hardboot cannot boot it, when it cannot (an EFI program, an FDTDIR it would have to choose from). */
+  /** Why hardboot cannot boot it, when it cannot (an EFI program, an FDTDIR it would have to choose from, overlays). */
   unbootable?: string;
 }
 
@@ -64,6 +64,7 @@ function blsMenuEntry(file: string, e: BlsMenuEntry): MenuEntry {
   if (e.triesLeft !== undefined) out.triesLeft = e.triesLeft;
   if (e.triesDone !== undefined) out.triesDone = e.triesDone;
   if (e.linux === undefined) out.unbootable = `an EFI program (${e.efi ?? 'efi'}), which only EFI firmware starts`;
+  else if (e.devicetreeOverlay.length > 0) out.unbootable = `devicetree-overlay ${e.devicetreeOverlay.join(' ')}: hardboot does not apply overlays; merge them into the devicetree`;
   return out;
 }
 
@@ -88,6 +89,7 @@ export function buildMenu(input: MenuInput): BootMenu {
       if (l.fdt !== undefined) e.devicetree = l.fdt;
       if (l.kernel === undefined) e.unbootable = 'no KERNEL or LINUX line';
       else if (l.fdt === undefined && l.fdtdir !== undefined) e.unbootable = `FDTDIR ${l.fdtdir}: U-Boot picks the DTB from its own variables; name one with FDT`;
+      else if (l.fdtoverlays.length > 0) e.unbootable = `FDTOVERLAYS ${l.fdtoverlays.join(' ')}: hardboot does not apply overlays; merge them into the FDT`;
       entries.push(e);
     }
     if (defaultIndex === undefined) {
