@@ -9,7 +9,7 @@ describe('lab CLI arguments', () => {
   });
   it('runs several scenarios in order, and all but bench for `all`', () => {
     assert.deepEqual(parseArgs(['kexec', 'boot']).scenarios, ['kexec', 'boot']);
-    assert.deepEqual(parseArgs(['all']).scenarios, ['boot', 'kexec-tools', 'kexec', 'hardboot', 'hardboot-oneshot', 'hardboot-corrupt', 'hardboot-unload', 'hardboot-nomap', 'hardboot-mem', 'hardboot-stale', 'hardboot-el2', 'hardboot-warm', 'hardboot-bootimg', 'hardboot-dtimg', 'menu-default', 'menu-select', 'menu-oneshot', 'menu-fallback', 'menu-bls-extlinux', 'doctor', 'release']);
+    assert.deepEqual(parseArgs(['all']).scenarios, ['boot', 'kexec-tools', 'kexec', 'hardboot', 'hardboot-oneshot', 'hardboot-corrupt', 'hardboot-unload', 'hardboot-nomap', 'hardboot-mem', 'hardboot-stale', 'hardboot-el2', 'hardboot-warm', 'hardboot-efi', 'hardboot-bootimg', 'hardboot-dtimg', 'menu-default', 'menu-select', 'menu-oneshot', 'menu-fallback', 'menu-bls-extlinux', 'doctor', 'release']);
     assert.deepEqual(parseArgs(['build']), { command: 'build', scenarios: [], arches: ['arm', 'arm64'], kernels: ['6.1'], timeoutScale: 1 });
     assert.deepEqual(parseArgs(['build-release', '--arch', 'arm']), { command: 'build-release', scenarios: [], arches: ['arm'], kernels: ['6.1'], timeoutScale: 1 });
     assert.deepEqual(parseArgs(['release']).scenarios, ['release']);
@@ -27,7 +27,7 @@ describe('lab CLI arguments', () => {
   it('rejects bad input with a UsageError that says what was wrong', () => {
     const cases: [string[], RegExp][] = [
       [[], /no command given/],
-      [['nosuch'], /unknown scenario 'nosuch' \(boot, kexec-tools, kexec, hardboot, hardboot-oneshot, hardboot-corrupt, hardboot-unload, hardboot-nomap, hardboot-mem, hardboot-stale, hardboot-el2, hardboot-warm, hardboot-bootimg, hardboot-dtimg, menu-default, menu-select, menu-oneshot, menu-fallback, menu-bls-extlinux, doctor, release, bench, or all\)/],
+      [['nosuch'], /unknown scenario 'nosuch' \(boot, kexec-tools, kexec, hardboot, hardboot-oneshot, hardboot-corrupt, hardboot-unload, hardboot-nomap, hardboot-mem, hardboot-stale, hardboot-el2, hardboot-warm, hardboot-efi, hardboot-bootimg, hardboot-dtimg, menu-default, menu-select, menu-oneshot, menu-fallback, menu-bls-extlinux, doctor, release, bench, or all\)/],
       [['boot', '--arch', 'x86'], /--arch: expected arm or arm64, found 'x86'/],
       [['boot', '--arch'], /--arch needs a value/],
       [['boot', '--kernel', '5.10'], /--kernel: expected 6\.1 or 6\.12, found '5\.10'/],

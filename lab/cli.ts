@@ -132,6 +132,10 @@ async function run(args: Args): Promise<number> {
       );
       for (const name of args.scenarios) {
         const scenario = findScenario(name)!;
+        if (scenario.arches && !scenario.arches.includes(arch)) {
+          note(`${name}: ${scenario.arches.join(', ')} only; nothing to run on ${arch}`);
+          continue;
+        }
         for (const r of await runScenario(scenario, arch, kernel, guest, { timeoutScale: args.timeoutScale })) {
           results.push(r);
           if (r.ok) process.stdout.write(`${describeResult(r)}\n${formatTimeline(r)}  log: ${r.log}\n`);

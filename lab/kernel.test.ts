@@ -81,11 +81,15 @@ describe('kernelKey', () => {
 });
 
 describe('the lab hardboot page', () => {
-  it('is the one the kernel fragment builds in', () => {
-    const fragment = readFileSync(join(repoRoot, 'kernel', 'configs', 'common.config'), 'utf8');
-    const m = /^CONFIG_KEXEC_HARDBOOT_PAGE=(0x[0-9a-f]+)$/m.exec(fragment);
-    assert.ok(m, 'CONFIG_KEXEC_HARDBOOT_PAGE in kernel/configs/common.config');
-    assert.equal(Number(m[1]), HARDBOOT_PAGE);
+  it("is the one each arch's kernel fragment builds in, and only there", () => {
+    const configs = join(repoRoot, 'kernel', 'configs');
+    const page = /^CONFIG_KEXEC_HARDBOOT_PAGE=(0x[0-9a-f]+)$/m;
+    assert.equal(page.exec(readFileSync(join(configs, 'common.config'), 'utf8')), null, 'the page is per arch, not in common.config');
+    for (const arch of ['arm', 'arm64'] as const) {
+      const m = page.exec(readFileSync(join(configs, `${arch}.config`), 'utf8'));
+      assert.ok(m, `CONFIG_KEXEC_HARDBOOT_PAGE in kernel/configs/${arch}.config`);
+      assert.equal(Number(m[1]), HARDBOOT_PAGE[arch]);
+    }
   });
 });
 

@@ -54,6 +54,13 @@ describe('qemuCommand', () => {
         '-chardev', 'socket,id=serial0,path=/tmp/s.sock,server=on,wait=on,logfile=/tmp/serial.log,logappend=off', '-serial', 'chardev:serial0', '-monitor', 'none',
         '-drive', 'if=none,format=raw,id=disk0,file=/d/boot.img', '-device', 'virtio-blk-device,drive=disk0', '-no-reboot'],
     },
+    {
+      name: 'firmware: -bios before -kernel, which QEMU then hands to it',
+      opts: { ...base, bios: '/usr/share/qemu-efi-aarch64/QEMU_EFI.fd', reboot: true },
+      binary: 'qemu-system-aarch64',
+      args: ['-M', 'virt', '-cpu', 'cortex-a57', '-m', '1024', '-smp', '2', '-bios', '/usr/share/qemu-efi-aarch64/QEMU_EFI.fd',
+        '-kernel', '/k/Image', '-initrd', '/k/initrd.gz', '-append', 'console=ttyAMA0 hb.scenario=boot', ...tail],
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {

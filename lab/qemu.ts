@@ -28,6 +28,12 @@ export interface QemuOptions {
   dtbRandomness?: boolean;
   /** More `virt` machine options, e.g. `virtualization=on` (EL2 on arm64, HYP mode on arm). */
   machineOptions?: readonly string[];
+  /**
+   * Firmware to boot (`-bios`, e.g. edk2's QEMU_EFI.fd). QEMU then hands -kernel,
+   * -initrd and -append to it through fw_cfg instead of loading them into RAM, and
+   * the firmware runs again at every reset; its DTB goes to the start of RAM.
+   */
+  bios?: string;
   /** Where the guest's serial console (ttyAMA0) is written. */
   serialLog: string;
   /** A unix socket path for QMP. */
@@ -71,6 +77,7 @@ export function qemuCommand(o: QemuOptions): Command {
   const d = QEMU_DEFAULTS[o.arch];
   const machine = ['virt', ...(o.dtbRandomness === false ? ['dtb-randomness=off'] : []), ...(o.machineOptions ?? [])].join(',');
   const args = ['-M', machine, '-cpu', o.cpu ?? d.cpu, '-m', String(o.memory ?? 1024), '-smp', String(o.smp ?? 2)];
+  if (o.bios !== undefined) args.push('-bios', o.bios);
   args.push('-kernel', o.kernel);
   if (o.initrd !== undefined) args.push('-initrd', o.initrd);
   if (o.dtb !== undefined) args.push('-dtb', o.dtb);

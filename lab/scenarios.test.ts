@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { GuestImage } from './guest.js';
 import { KernelArtifacts } from './kernel.js';
-import { HARDBOOT_PAGE, SCENARIOS, describeResult, findScenario, guestAppend, hardbootRecord, runScenario } from './scenarios.js';
+import { EDK2_AARCH64, HARDBOOT_PAGE, SCENARIOS, describeResult, findScenario, guestAppend, hardbootRecord, runScenario } from './scenarios.js';
 import { qemuCommand } from './qemu.js';
 
 describe('planted hardboot records (hardboot-stale)', () => {
@@ -24,7 +24,7 @@ describe('planted hardboot records (hardboot-stale)', () => {
   it('are written at the page by a QEMU loader device, and the machine options and mem= reach QEMU', () => {
     const stale = findScenario('hardboot-stale')!.variants('arm64');
     assert.deepEqual(stale.map((v) => v.label), ['version', 'no-ranges', 'entry', 'gone']);
-    assert.match(stale[0]!.qemuArgs!.join(' '), new RegExp(`^-device loader,file=.*planted-arm64-version\\.bin,addr=0x${HARDBOOT_PAGE.toString(16)},force-raw=on$`));
+    assert.match(stale[0]!.qemuArgs!.join(' '), new RegExp(`^-device loader,file=.*planted-arm64-version\\.bin,addr=0x${HARDBOOT_PAGE.arm64.toString(16)},force-raw=on$`));
     const el2 = findScenario('hardboot-el2')!.variants('arm64')[0]!;
     const cmd = qemuCommand({ arch: 'arm64', kernel: 'k', append: '', serialLog: '/s', reboot: true, machineOptions: el2.machine! });
     assert.equal(cmd.args[cmd.args.indexOf('-M') + 1], 'virt,virtualization=on');
@@ -53,6 +53,27 @@ describe('scenarios', () => {
     assert.equal(findScenario('kexec-tools')!.variants('arm64')[0]!.dtbRandomness, false);
     assert.equal(findScenario('kexec-tools')!.variants('arm')[0]!.dtbRandomness, true);
     for (const v of findScenario('kexec')!.variants('arm64')) assert.equal(v.dtbRandomness, true);
+  });
+  it('boot hardboot-efi through edk2 on arm64 only, and expect the stored kernel without UEFI', async () => {
+    const efi = findScenario('hardboot-efi')!;
+    assert.deepEqual(efi.arches, ['arm64']);
+    const [main, rejected] = efi.variants('arm64');
+    for (const v of [main!, rejected!]) {
+      assert.equal(v.bios, EDK2_AARCH64);
+      assert.equal(v.reboot, true);
+      assert.equal(v.resets, 1);
+      assert.ok(v.args.includes('efi'));
+      const cmd = qemuCommand({ arch: 'arm64', kernel: 'k', append: '', serialLog: '/s', reboot: true, bios: v.bios! });
+      assert.deepEqual(cmd.args.slice(cmd.args.indexOf('-bios'), cmd.args.indexOf('-bios') + 3), ['-bios', EDK2_AARCH64, '-kernel']);
+    }
+    assert.deepEqual(main!.markers.slice(-4), ['second-init', 'marker=stored', 'uefi=no', 'dtb=stored']);
+    assert.ok(main!.forbidden.includes('hardboot-rejected'));
+    assert.match(rejected!.markers.join('|'), /init\|hardboot-rejected rejected record at 0x4ffff000: segment at 0x50000000 changed\|hardboot-uefi$/);
+    assert.ok(rejected!.forbidden.includes('second-init'));
+    // On arm it runs nothing, and says so through the CLI.
+    const kernel = { image: '/nonexistent/zImage' } as KernelArtifacts;
+    const guest: GuestImage = { arch: 'arm', initrd: '/n/i', secondInitrd: '/n/s', layers: [], hasBundle: true };
+    assert.deepEqual(await runScenario(efi, 'arm', kernel, guest, { cache: dir, qemuBinary: '/nonexistent/qemu' }), []);
   });
   it('have a guest script each', async () => {
     const { existsSync } = await import('node:fs');

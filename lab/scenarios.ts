@@ -11,7 +11,7 @@ import { DEFAULT_KERNEL_VERSION, KernelArtifacts } from './kernel.js';
 import { benchInitrd, releaseInitrd } from './release.js';
 import { type MarkerContext, QemuOptions, RunResult, qemuCommand, runQemu } from './qemu.js';
 import { type DiskEntry, type DiskLayout, makeBootDisk } from './bootdisk.js';
-import { readFileSync as readFile, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync as readFile, writeFileSync } from 'node:fs';
 import { RUNNING_BOARD, runningPhoneDtb, storedDtb } from './phone.js';
 import { ensureNode, setProp, u32Cells } from '../src/formats/fdt.js';
 import boards from './boards.json' with { type: 'json' };
@@ -51,6 +51,8 @@ export interface Variant {
   input?: { after: string; keys: string }[];
   /** Kernel panics the run provokes on purpose (an entry whose initrd is broken). */
   expectedPanics?: number;
+  /** Boot through this firmware (-bios), which starts the kernel at every reset (hardboot-efi). */
+  bios?: string;
 }
 
 export interface Scenario {
@@ -60,6 +62,8 @@ export interface Scenario {
   summary: string;
   /** The guest needs /usr/bin/hardboot (dist/hardboot.mjs). */
   needsBundle: boolean;
+  /** The arches it means something on (default: both); on the others it runs nothing. */
+  arches?: readonly Arch[];
   /** Boot this initrd instead of the lab guest's (built on demand, e.g. the release's). */
   initrd?: (arch: Arch, guest: GuestImage) => Promise<string>;
   variants(arch: Arch): Variant[];
@@ -70,8 +74,12 @@ const SECOND_KERNEL = ['second-init', 'marker=second'];
 /** The stored kernel of a hardboot: the second initrd, with the lab's stored DTB. */
 const STORED_KERNEL = ['second-init', 'marker=stored', 'dtb=stored'];
 const HARDBOOT_TIMEOUT_MS = 240_000;
-/** The hardboot page the lab kernels are built with (kernel/configs/common.config). */
-export const HARDBOOT_PAGE = 0x47fff000;
+/**
+ * The hardboot page the lab kernels are built with (kernel/configs/<arch>.config):
+ * on arm64 above QEMU's initrd and below the segments, where edk2 (hardboot-efi)
+ * writes nothing either; on arm just below the initrd, in lowmem.
+ */
+export const HARDBOOT_PAGE: Record<Arch, number> = { arm64: 0x4ffff000, arm: 0x47fff000 };
 
 /** Debian's own kernel for `arch` (unpatched), fetched by scripts/setup.mjs into the cache. */
 export function debianKernel(arch: Arch): string {
@@ -118,10 +126,10 @@ export function hardbootRecord(o: { version: number; entry: number; ranges: { st
 }
 
 /** A record written into the page before the first boot and at every reset (a QEMU loader device). */
-function planted(name: string, record: Uint8Array): string[] {
-  const file = join(ensureDir(join(cacheDir(), 'lab')), `planted-${name}.bin`);
+function planted(arch: Arch, name: string, record: Uint8Array): string[] {
+  const file = join(ensureDir(join(cacheDir(), 'lab')), `planted-${arch}-${name}.bin`);
   writeFileSync(file, record);
-  return ['-device', `loader,file=${file},addr=${hex(HARDBOOT_PAGE)},force-raw=on`];
+  return ['-device', `loader,file=${file},addr=${hex(HARDBOOT_PAGE[arch])},force-raw=on`];
 }
 
 /**
@@ -135,8 +143,8 @@ function nomapDtb(arch: Arch): string {
     setProp(rm, '#address-cells', u32Cells(2));
     setProp(rm, '#size-cells', u32Cells(2));
     setProp(rm, 'ranges', new Uint8Array(0));
-    const node = ensureNode(fdt, `/reserved-memory/hardboot@${HARDBOOT_PAGE.toString(16)}`);
-    setProp(node, 'reg', u32Cells(0, HARDBOOT_PAGE, 0, 0x1000));
+    const node = ensureNode(fdt, `/reserved-memory/hardboot@${HARDBOOT_PAGE[arch].toString(16)}`);
+    setProp(node, 'reg', u32Cells(0, HARDBOOT_PAGE[arch], 0, 0x1000));
     setProp(node, 'no-map', new Uint8Array(0));
   }));
   return out;
@@ -168,6 +176,21 @@ export function boardArgs(arch: Arch): string[] {
 export function corruptAtReset(addr: number, value: number): string[] {
   return ['-device', `loader,addr=0x${addr.toString(16)},data=0x${value.toString(16)},data-len=4`];
 }
+
+/**
+ * edk2 for QEMU virt (Debian's qemu-efi-aarch64, installed by scripts/setup.mjs lab).
+ * With it as -bios, QEMU hands -kernel, -initrd and -append to the firmware through
+ * fw_cfg, and at every reset edk2 runs again and starts the kernel through its EFI
+ * stub: since Linux 6.3 the stub enters primary_entry with the MMU and caches on.
+ */
+export const EDK2_AARCH64 = '/usr/share/qemu-efi-aarch64/QEMU_EFI.fd';
+
+/**
+ * No ACPI tables from QEMU: with them edk2 hands the OS ACPI only, the EFI stub finds
+ * no device tree and makes an empty one, and the lab kernel (no CONFIG_ACPI) boots
+ * with no console and no memory it can use. Without them edk2 passes QEMU's DT on.
+ */
+const EDK2_MACHINE = ['acpi=off'];
 
 // ---------------------------------------------------------------- the boot menu's scenarios
 
@@ -298,10 +321,10 @@ export const SCENARIOS: readonly Scenario[] = [
       hardbootRun({
         label: 'record',
         args: boardArgs(arch),
-        markers: ['init', 'hardboot-load', 'hardboot-exec', 'init', `hardboot-rejected rejected record at ${hex(HARDBOOT_PAGE)}: bad checksum`],
+        markers: ['init', 'hardboot-load', 'hardboot-exec', 'init', `hardboot-rejected rejected record at ${hex(HARDBOOT_PAGE[arch])}: bad checksum`],
         forbidden: ['second-init', 'done'],
         // The entry point's low word, inside the checksummed record.
-        qemuArgs: corruptAtReset(HARDBOOT_PAGE + 0x10, 0xdeadbeef),
+        qemuArgs: corruptAtReset(HARDBOOT_PAGE[arch] + 0x10, 0xdeadbeef),
         resets: 1,
         waitForExit: false,
       }),
@@ -313,7 +336,7 @@ export const SCENARIOS: readonly Scenario[] = [
           'hardboot-load',
           'hardboot-exec',
           'init',
-          `hardboot-rejected rejected record at ${hex(HARDBOOT_PAGE)}: segment at ${boards[arch].memMin} changed`,
+          `hardboot-rejected rejected record at ${hex(HARDBOOT_PAGE[arch])}: segment at ${boards[arch].memMin} changed`,
         ],
         forbidden: ['second-init', 'done'],
         // A word of the stored kernel, which the planner puts first, at --mem-min: the
@@ -351,8 +374,8 @@ export const SCENARIOS: readonly Scenario[] = [
         args: boardArgs(arch),
         markers: [
           'init',
-          `hardboot-boot page at ${hex(HARDBOOT_PAGE)} (no-map reserved memory)`,
-          `hardboot-page ${hex(HARDBOOT_PAGE)} reset=psci-system-reset status=ready`,
+          `hardboot-boot page at ${hex(HARDBOOT_PAGE[arch])} (no-map reserved memory)`,
+          `hardboot-page ${hex(HARDBOOT_PAGE[arch])} reset=psci-system-reset status=ready`,
           'hardboot-load',
           'hardboot-exec',
           ...STORED_KERNEL,
@@ -376,8 +399,8 @@ export const SCENARIOS: readonly Scenario[] = [
             append: MEM_BELOW_PAGE[arch],
             markers: [
               'init',
-              `hardboot-boot page at ${hex(HARDBOOT_PAGE)} unusable: the page is not in the RAM this kernel uses`,
-              `hardboot-page ${hex(HARDBOOT_PAGE)} reset=psci-system-reset status=unavailable: the page is not in the RAM`,
+              `hardboot-boot page at ${hex(HARDBOOT_PAGE[arch])} unusable: the page is not in the RAM this kernel uses`,
+              `hardboot-page ${hex(HARDBOOT_PAGE[arch])} reset=psci-system-reset status=unavailable: the page is not in the RAM`,
               'hardboot-refused this kernel cannot hardboot now: the page is not in the RAM this kernel uses',
               'done',
             ],
@@ -395,7 +418,7 @@ export const SCENARIOS: readonly Scenario[] = [
             secondInitrd: true,
             markers: [
               'second-init',
-              `hardboot-boot page at ${hex(HARDBOOT_PAGE)} unusable: the page is not in the RAM this kernel uses`,
+              `hardboot-boot page at ${hex(HARDBOOT_PAGE[arch])} unusable: the page is not in the RAM this kernel uses`,
               'hardboot-status unavailable: the page is not in the RAM this kernel uses',
             ],
             forbidden: OOPS,
@@ -421,12 +444,12 @@ export const SCENARIOS: readonly Scenario[] = [
       return cases.map(([label, record, reason]) => ({
         label,
         args: [],
-        markers: ['init', `hardboot-rejected rejected record at ${hex(HARDBOOT_PAGE)}: ${reason}`, 'stale-booted status=ready', 'done'],
+        markers: ['init', `hardboot-rejected rejected record at ${hex(HARDBOOT_PAGE[arch])}: ${reason}`, 'stale-booted status=ready', 'done'],
         forbidden: ['second-init', ...OOPS],
         timeoutMs: BOOT_TIMEOUT_MS,
         dtbRandomness: true,
         reboot: false,
-        qemuArgs: planted(`${arch}-${label}`, record),
+        qemuArgs: planted(arch, label, record),
       }));
     },
   },
@@ -459,13 +482,69 @@ export const SCENARIOS: readonly Scenario[] = [
         markers: [
           'init',
           'hardboot-reset reset by psci-system-reset',
-          `hardboot-page ${hex(HARDBOOT_PAGE)} reset=psci-system-reset status=ready`,
+          `hardboot-page ${hex(HARDBOOT_PAGE[arch])} reset=psci-system-reset status=ready`,
           'hardboot-load',
           'hardboot-exec',
           ...STORED_KERNEL,
         ],
         forbidden: ['done', 'hardboot-rejected', 'psci-system-reset2', ...OOPS],
         resets: 1,
+      }),
+    ],
+  },
+  {
+    name: 'hardboot-efi',
+    script: 'hardboot',
+    summary:
+      'arm64: edk2 (QEMU_EFI.fd) starts the kernel through its EFI stub at every reset, the hardboot reset included: the take-over runs with the MMU and caches on (6.12; off on 6.1, whose stub turns them off) and enters the stored kernel, or rejects a damaged one and boots on',
+    needsBundle: true,
+    arches: ['arm64'],
+    variants: (arch) => [
+      hardbootRun({
+        label: '',
+        // `efi`: the guest checks it was booted by UEFI; efi=debug puts the firmware's
+        // memory map in the log (what edk2 holds around the page and the segments).
+        args: [...boardArgs(arch), 'efi'],
+        append: ['efi=debug'],
+        markers: [
+          'init',
+          `hardboot-boot page at ${hex(HARDBOOT_PAGE[arch])} (reserved)`,
+          'hardboot-uefi',
+          `hardboot-page ${hex(HARDBOOT_PAGE[arch])} reset=psci-system-reset status=ready`,
+          'hardboot-load',
+          'hardboot-exec',
+          // The stored kernel, entered by the take-over with its own DTB: no UEFI.
+          'second-init',
+          'marker=stored',
+          'uefi=no',
+          'dtb=stored',
+        ],
+        forbidden: ['done', 'hardboot-rejected', ...OOPS],
+        resets: 1,
+        bios: EDK2_AARCH64,
+        machine: EDK2_MACHINE,
+      }),
+      hardbootRun({
+        // A word of the stored kernel damaged at the reset: the take-over sums every
+        // range (through the caches on 6.12), rejects the record, returns to the EFI
+        // entry, and the boot kernel boots on.
+        label: 'rejected',
+        args: [...boardArgs(arch), 'efi'],
+        markers: [
+          'init',
+          'hardboot-uefi',
+          'hardboot-load',
+          'hardboot-exec',
+          'init',
+          `hardboot-rejected rejected record at ${hex(HARDBOOT_PAGE[arch])}: segment at ${boards[arch].memMin} changed`,
+          'hardboot-uefi',
+        ],
+        forbidden: ['second-init', 'done', ...OOPS],
+        qemuArgs: corruptAtReset(Number(boards[arch].memMin) + 0x100, 0xdeadbeef),
+        resets: 1,
+        waitForExit: false,
+        bios: EDK2_AARCH64,
+        machine: EDK2_MACHINE,
       }),
     ],
   },
@@ -733,6 +812,7 @@ export async function runScenario(
   // Runs on another kernel version than the default say so in their name and log.
   const other = kernel.version !== undefined && kernel.version !== DEFAULT_KERNEL_VERSION ? { kernel: kernel.version } : {};
   const tag = other.kernel ? [`linux-${other.kernel}`] : [];
+  if (scenario.arches && !scenario.arches.includes(arch)) return [];
   let initrd = guest.initrd;
   if (scenario.initrd) {
     try {
@@ -747,6 +827,10 @@ export async function runScenario(
     const name = [scenario.name, arch, v.label, ...tag].filter(Boolean).join('-');
     const serialLog = join(logs, `lab-${name}.log`);
     const base = { scenario: scenario.name, arch, variant: v.label, ...other, log: serialLog };
+    if (v.bios !== undefined && !existsSync(v.bios)) {
+      results.push({ ...base, ok: false, durationMs: 0, reason: `no firmware at ${v.bios}: node scripts/setup.mjs lab installs it` });
+      continue;
+    }
     if (scenario.needsBundle && !guest.hasBundle) {
       results.push({
         ...base,
@@ -777,6 +861,7 @@ export async function runScenario(
       qmpSocket: join(tmpdir(), `hb-qmp-${name}-${process.pid}.sock`),
       dtbRandomness: v.dtbRandomness,
       ...(v.machine ? { machineOptions: v.machine } : {}),
+      ...(v.bios ? { bios: v.bios } : {}),
       reboot: v.reboot,
       ...(v.qemuArgs ? { extraArgs: v.qemuArgs } : {}),
       ...(disk ? { disk } : {}),

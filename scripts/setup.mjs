@@ -49,6 +49,8 @@ const PACKAGES = {
     ['git', 'git'],
     // mke2fs -d: the menu scenarios' boot disk, an ext4 image made from a directory
     ['e2fsprogs', 'mke2fs'],
+    // edk2 for QEMU virt: the hardboot-efi scenario boots the arm64 kernel through its EFI stub
+    ['qemu-efi-aarch64', '/usr/share/qemu-efi-aarch64/QEMU_EFI.fd'],
   ],
 };
 

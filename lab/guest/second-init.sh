@@ -25,6 +25,9 @@ for w in $cmdline; do
 	hb.then=*) then=${w#hb.then=} ;;
 	esac
 done
+# Whether firmware started it through its EFI stub (a stored kernel never is: the
+# hardboot take-over enters it directly, with the DTB the loader gave it).
+if [ -d /sys/firmware/efi ]; then echo "HB-MARKER: uefi=yes"; else echo "HB-MARKER: uefi=no"; fi
 # The DTB it booted with, when the loader passed the lab's stored one.
 [ -r /proc/device-tree/chosen/hb,dtb ] && echo "HB-MARKER: dtb=$(tr -d '\000' < /proc/device-tree/chosen/hb,dtb)"
 sync

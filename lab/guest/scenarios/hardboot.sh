@@ -19,6 +19,8 @@
 #                             (hardboot-el2: the PSCI conduit must be the machine's, smc)
 #   expect-refused            the kernel cannot hardboot (hardboot-mem): --load-hardboot
 #                             must exit 5 with the kernel's reason, and load nothing
+#   efi                       the kernel must have been started by UEFI firmware through
+#                             its EFI stub (hardboot-efi: edk2 as QEMU's -bios)
 command -v hardboot >/dev/null || fail "no hardboot in the guest (dist/hardboot.mjs was not built)"
 [ -r /sys/kernel/kexec_hardboot ] || fail "no /sys/kernel/kexec_hardboot: the lab kernel was built without CONFIG_KEXEC_HARDBOOT"
 memmin=
@@ -39,6 +41,9 @@ for a in $HB_ARGS; do
 	expect-refused) refused=1 ;;
 	running-dtb) dtb= ;;
 	legacy) legacy=1 ;;
+	efi) [ -d /sys/firmware/efi ] || fail "not started by UEFI: no /sys/firmware/efi"
+		fw=$(dmesg | grep -m 1 'efi: EFI v')
+		marker "hardboot-uefi ${fw#*efi: }" ;;
 	edges) echo edges > /sys/kernel/kexec_hardboot/check || fail "cannot set check=edges"
 		marker "hardboot-check $(cat /sys/kernel/kexec_hardboot/check)" ;;
 	esac
