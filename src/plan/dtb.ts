@@ -21,7 +21,17 @@ export interface DtbEdits {
   entropy?: Uint8Array;
   /** Free bytes after the blob for the kernel and bootloader stubs to grow it. */
   padding: number;
+  /**
+   * The new kernel starts after a reset (a hardboot): the UEFI firmware's tables
+   * the EFI stub left in /chosen (system table, memory map) belong to the boot
+   * before the reset and are removed, so the kernel does not use runtime
+   * services that no longer exist.
+   */
+  afterReset?: boolean;
 }
+
+/** /chosen properties the EFI stub writes for the kernel it starts: the firmware's tables of that boot. */
+export const UEFI_CHOSEN = ['linux,uefi-system-table', 'linux,uefi-mmap-start', 'linux,uefi-mmap-size', 'linux,uefi-mmap-desc-size', 'linux,uefi-mmap-desc-ver'];
 
 /**
  * /chosen properties that describe the old boot and must not reach the new one:
@@ -33,6 +43,8 @@ export interface PreparedDtb {
   bytes: Uint8Array;
   commandLine: string | undefined;
   seeds: { name: string; action: 'refreshed' | 'removed' }[];
+  /** The UEFI properties removed for a boot after a reset. */
+  uefiRemoved: string[];
 }
 
 export function prepareDtb(source: Fdt, edits: DtbEdits): PreparedDtb {
@@ -43,6 +55,14 @@ export function prepareDtb(source: Fdt, edits: DtbEdits): PreparedDtb {
   if (edits.initrd) {
     setProp(chosen, 'linux,initrd-start', cells([edits.initrd.start], edits.initrdCells));
     setProp(chosen, 'linux,initrd-end', cells([edits.initrd.end], edits.initrdCells));
+  }
+  const uefiRemoved: string[] = [];
+  if (edits.afterReset) {
+    for (const name of UEFI_CHOSEN) {
+      if (getProp(chosen, name) === undefined) continue;
+      removeProp(chosen, name);
+      uefiRemoved.push(name);
+    }
   }
   const seeds: PreparedDtb['seeds'] = [];
   let pool = edits.entropy ?? new Uint8Array(0);
@@ -60,7 +80,7 @@ export function prepareDtb(source: Fdt, edits: DtbEdits): PreparedDtb {
   }
   const bootargs = getProp(findNode(fdt, '/chosen')!, 'bootargs')?.value;
   const commandLine = bootargs ? new TextDecoder().decode(bootargs).replace(/\0+$/, '') : undefined;
-  return { bytes: writeFdt(fdt, { padding: edits.padding }), commandLine, seeds };
+  return { bytes: writeFdt(fdt, { padding: edits.padding }), commandLine, seeds, uefiRemoved };
 }
 
 /**

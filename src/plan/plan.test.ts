@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PlanError } from '../errors.js';
-import { parseFdt, findNode, getProp, readString, readCells } from '../formats/fdt.js';
+import { cells, parseFdt, findNode, getProp, readString, readCells, setProp } from '../formats/fdt.js';
 import { parseArm64Image } from '../formats/arm64-image.js';
 import { parseZImage } from '../formats/zimage.js';
 import { makeArm64Image, makeZImage } from '../../test/kernels.js';
@@ -88,6 +88,22 @@ describe('arm64 layout', () => {
     assert.deepEqual(p.warnings, [
       '/chosen/kaslr-seed removed: no entropy was given to refresh it',
       '/chosen/rng-seed removed: no entropy was given to refresh it',
+    ]);
+  });
+
+  it('a hardboot drops the UEFI tables the EFI stub left in /chosen (gone after the reset), and says so; a kexec keeps them', () => {
+    const efiTree = parseFdt(readFixture('dtb', 'qemu-virt-arm64.dtb'));
+    const chosen = findNode(efiTree, '/chosen')!;
+    setProp(chosen, 'linux,uefi-system-table', cells([0x7c440018], 2));
+    setProp(chosen, 'linux,uefi-mmap-start', cells([0x7b000000], 2));
+    setProp(chosen, 'linux,uefi-mmap-size', cells([0x1200], 1));
+    const uefi = (p: ReturnType<typeof arm64>) => findNode(parseFdt(p.segments.find((x) => x.kind === 'dtb')!.bytes), '/chosen')!.props.map((x) => x.name).filter((n) => n.startsWith('linux,uefi-'));
+    const kexec = arm64({}, { dtb: { fdt: efiTree, source: 'efi.dtb' } });
+    assert.deepEqual(uefi(kexec), ['linux,uefi-system-table', 'linux,uefi-mmap-start', 'linux,uefi-mmap-size']);
+    const hb = arm64({ memMin: 0x50000000, hardboot: true, hardbootPage: 0x7f000000 }, { dtb: { fdt: efiTree, source: 'efi.dtb' } });
+    assert.deepEqual(uefi(hb), []);
+    assert.deepEqual(hb.warnings, [
+      '/chosen/linux,uefi-system-table, linux,uefi-mmap-start, linux,uefi-mmap-size removed: the UEFI tables of this boot are gone after the reset (give the stored kernel its own --dtb on a UEFI machine)',
     ]);
   });
 

@@ -292,12 +292,16 @@ export function plan(input: PlanInput): Plan {
     initrdCells: k.dtbCells,
     ...(o.entropy ? { entropy: o.entropy } : {}),
     padding: o.dtbPadding ?? DEFAULT_DTB_PADDING,
+    ...(o.hardboot ? { afterReset: true } : {}),
   });
   if (prepared.commandLine !== undefined && new TextEncoder().encode(prepared.commandLine).length > cmdMax) {
     throw new PlanError(`the device tree's own bootargs are longer than ${cmdMax} bytes`);
   }
   for (const s of prepared.seeds) {
     if (s.action === 'removed') warnings.push(`/chosen/${s.name} removed: no entropy was given to refresh it`);
+  }
+  if (prepared.uefiRemoved.length > 0) {
+    warnings.push(`/chosen/${prepared.uefiRemoved.join(', ')} removed: the UEFI tables of this boot are gone after the reset (give the stored kernel its own --dtb on a UEFI machine)`);
   }
   if (arch === 'arm64' && prepared.bytes.length > ARM64_DTB_MAX) {
     throw new PlanError(`the device tree is ${prepared.bytes.length} bytes; arm64 kernels accept at most 2 MiB`);
