@@ -262,6 +262,16 @@ describe('hardboot menu', () => {
     assert.match(term.output, /\x1b\[7m {2}2\. Good \(2\) \x1b\[0m/);
   });
 
+  it('a root without entries: said at once (exit 4), no menu waiting for a choice that cannot be made', async () => {
+    const root = join(dir, 'empty');
+    mkdirSync(root);
+    const term = scriptedTerminal([]);
+    const r = await run(['menu', `--root=${root}`], host({ terminal: term }));
+    assert.equal(r.code, 4);
+    assert.match(r.err, /no boot entries under .*empty/);
+    assert.equal(term.output, '');
+  });
+
   it('--dry-run prints the plan of the entry chosen and changes nothing; --timeout=0 boots at once', async () => {
     const root = fresh();
     const before = snapshot(root);

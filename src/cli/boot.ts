@@ -231,6 +231,7 @@ export function menuTimeout(o: Pick<Options, 'timeout'>, menu: BootMenu): number
  */
 export async function menuCommand(o: Options, host: Host, io: BootIo): Promise<BootOutcome> {
   const br = readBootManager(o.root ?? DEFAULT_BOOT_ROOT, host);
+  if (br.menu.entries.length === 0) throw new PlanError(`no boot entries under ${br.root} (loader/entries/*.conf, extlinux/extlinux.conf): nothing to show`);
   const auto = automaticCandidates(br.menu, br.state);
   for (const n of auto.notes) io.err(`hardboot: ${n}\n`);
   const def = auto.selections[0]?.index;
