@@ -5,7 +5,7 @@
 // As root it installs missing Debian packages itself; otherwise it prints the exact
 // apt-get line and stops. Uses only Node built-ins: it runs before `npm ci`.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync, renameSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, rmSync, writeFileSync, renameSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -118,6 +118,13 @@ function ensurePackages(list) {
 
 function ensureNodeModules() {
   const stamp = join(root, 'node_modules', '.package-lock.json');
+  // node_modules linked from another checkout (a second working copy of the same tree): npm ci
+  // would empty the directory the link points to, under that checkout's feet. Use it as it is.
+  const link = join(root, 'node_modules');
+  if (existsSync(stamp) && lstatSync(link).isSymbolicLink()) {
+    log(`node_modules links to ${realpathSync(link)}: using it as it is (run npm ci there to refresh it)`);
+    return;
+  }
   if (existsSync(stamp) && statSync(stamp).mtimeMs >= statSync(join(root, 'package-lock.json')).mtimeMs) return;
   log('installing npm packages (npm ci)');
   let status = 0;
