@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import { HardbootError, PlanError, UsageError, withFile } from '../errors.js';
-import { type BootConf, parseBootConf, parseStateFile, stateFileText } from '../formats/hardboot-conf.js';
+import { type BootConf, STATE_MAX_BYTES, parseBootConf, parseStateFile, stateFileText } from '../formats/hardboot-conf.js';
 import {
   BOOT_CONF_FILE,
   type BootPlan,
@@ -29,7 +29,6 @@ import type { Options } from './args.js';
 import { type LoadResult, load } from './commands.js';
 import { DEFAULT_BOOT_ROOT, entriesCommand } from './entries.js';
 import { type Key, type MenuStep, type MenuUiState, decodeKeys, menuKey, menuStart, menuTick, renderCountdown, renderMenuScreen } from './menu-ui.js';
-import { STATE_MAX_BYTES } from '../formats/hardboot-conf.js';
 
 /** Everything the boot manager reads from a root. */
 export interface BootRoot {
@@ -41,8 +40,8 @@ export interface BootRoot {
 
 type Reader = Pick<Host, 'readFile' | 'listDir'>;
 
-export function readBootState(root: string, host: Reader): BootState {
-  const names = host.listDir(join(root, STATE_DIR)) ?? [];
+/** The state files under hardboot/; `names`: that directory's listing, when the caller has it already. */
+export function readBootState(root: string, host: Reader, names: readonly string[] = host.listDir(join(root, STATE_DIR)) ?? []): BootState {
   const state: BootState = {};
   for (const key of ['default', 'oneshot', 'booted'] as const) {
     if (!names.includes(key)) continue;
@@ -53,9 +52,9 @@ export function readBootState(root: string, host: Reader): BootState {
 }
 
 export function readBootManager(root: string, host: Reader): BootRoot {
-  const menu = entriesCommand(root, host);
-  const br: BootRoot = { root, menu, state: readBootState(root, host) };
-  if ((host.listDir(join(root, STATE_DIR)) ?? []).includes('hardboot.conf')) {
+  const names = host.listDir(join(root, STATE_DIR)) ?? [];
+  const br: BootRoot = { root, menu: entriesCommand(root, host), state: readBootState(root, host, names) };
+  if (names.includes('hardboot.conf')) {
     const file = join(root, BOOT_CONF_FILE);
     br.conf = withFile(file, () => parseBootConf(host.readFile(file, 'hardboot.conf', BOOT_CONFIG_MAX_BYTES)));
   }
@@ -272,7 +271,7 @@ function runMenu(
     const show = (step: MenuStep) => {
       state = step.state;
       if (step.boot) {
-        term.write(`${term.tty ? '\n' : ''}`);
+        if (term.tty) term.write('\n'); // end the countdown line rewritten in place
         const b = step.boot;
         finish(() => resolve(b));
         return true;

@@ -36,67 +36,46 @@ function failed(what: string, path: string, e: unknown): SystemError {
   return new SystemError(`${path}: cannot ${what}: ${err.code ?? err.message}`, typeof err.errno === 'number' ? -err.errno : undefined, err.code);
 }
 
+/**
+ * One call; its error becomes a SystemError naming the path and what was
+ * being done, except the error codes `tolerated` maps to a result.
+ */
+function attempt<T>(what: string, path: string, call: () => T, tolerated: Readonly<Record<string, T>> = {}): T {
+  try {
+    return call();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== undefined && Object.hasOwn(tolerated, code)) return tolerated[code]!;
+    throw failed(what, path, e);
+  }
+}
+
 /** The real calls (node:fs, synchronous). */
 export const realFsOps: FsOps = {
   writeSynced(path, bytes) {
-    let fd: number;
+    const fd = attempt('create it', path, () => fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW, 0o644));
     try {
-      fd = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW, 0o644);
-    } catch (e) {
-      throw failed('create it', path, e);
-    }
-    try {
-      let done = 0;
-      while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done);
-      fs.fsyncSync(fd);
-    } catch (e) {
-      throw failed('write it', path, e);
+      attempt('write it', path, () => {
+        let done = 0;
+        while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done);
+        fs.fsyncSync(fd);
+      });
     } finally {
       fs.closeSync(fd);
     }
   },
-  rename(from, to) {
-    try {
-      fs.renameSync(from, to);
-    } catch (e) {
-      throw failed(`rename it to ${posix.basename(to)}`, from, e);
-    }
-  },
-  unlink(path) {
-    try {
-      fs.unlinkSync(path);
-      return true;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      throw failed('remove it', path, e);
-    }
-  },
+  rename: (from, to) => attempt(`rename it to ${posix.basename(to)}`, from, () => fs.renameSync(from, to)),
+  unlink: (path) => attempt('remove it', path, () => (fs.unlinkSync(path), true), { ENOENT: false }),
   syncDir(path) {
-    let fd: number;
+    const fd = attempt('open the directory', path, () => fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY));
     try {
-      fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
-    } catch (e) {
-      throw failed('open the directory', path, e);
-    }
-    try {
-      fs.fsyncSync(fd);
-    } catch (e) {
       // Some file systems (vfat on older kernels) cannot fsync a directory: the rename stands, durable at the next sync.
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'EINVAL' && code !== 'EROFS') throw failed('sync the directory', path, e);
+      attempt('sync the directory', path, () => fs.fsyncSync(fd), { EINVAL: undefined, EROFS: undefined });
     } finally {
       fs.closeSync(fd);
     }
   },
-  mkdir(path) {
-    try {
-      fs.mkdirSync(path);
-      return true;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw failed('create the directory', path, e);
-    }
-  },
+  mkdir: (path) => attempt('create the directory', path, () => (fs.mkdirSync(path), true), { EEXIST: false }),
 };
 
 /** The atomic changes a boot manager makes under its root. */
