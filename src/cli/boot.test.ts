@@ -137,6 +137,19 @@ describe('hardboot boot', () => {
     assert.match(r3.err, /booting good \(saved\)/);
   });
 
+  it('set-default of an id a BLS entry and an extlinux label share writes SOURCE:ID, which the next boot follows', async () => {
+    const root = fresh();
+    mkdirSync(join(root, 'extlinux'));
+    writeFileSync(join(root, 'extlinux', 'extlinux.conf'), 'LABEL good\n LINUX /good/Image\n APPEND hb.marker=ext\n');
+    const s = await run(['set-default', 'extlinux:good', `--root=${root}`], host());
+    assert.equal(s.code, 0, s.err);
+    assert.equal(state(root, 'default'), 'extlinux:good\n');
+    const h = host();
+    const r = await run(['boot', `--root=${root}`], h);
+    assert.match(r.err, /booting good \(saved\)/);
+    assert.match(new TextDecoder().decode(h.calls[0]!.plan!.segments.find((x) => x.kind === 'dtb')!.bytes), /hb\.marker=ext/);
+  });
+
   it('a kernel that cannot hardboot: entries without a method boot by kexec, with a note', async () => {
     const root = fresh();
     const h = host({ hardboot: false });

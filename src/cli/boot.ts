@@ -17,7 +17,6 @@ import {
   STATE_FILES,
   type Selection,
   automaticCandidates,
-  findEntry,
   planBless,
   planBoot,
   requireEntry,
@@ -195,7 +194,8 @@ export function setEntryCommand(o: Options, which: 'default' | 'oneshot', host: 
   const e = menu.entries[i]!;
   if (e.unbootable) throw new UsageError(`${e.id} cannot be booted by hardboot: ${e.unbootable}`);
   // The id, or SOURCE:ID when a BLS entry and an extlinux label share it.
-  const id = findEntry(menu, e.id) === i ? e.id : `${e.source}:${e.id}`;
+  const shared = menu.entries.some((x, k) => k !== i && x.id.toLowerCase() === e.id.toLowerCase());
+  const id = shared ? `${e.source}:${e.id}` : e.id;
   const notes: string[] = [];
   if (e.bad) notes.push(`${e.id} has used up its boot tries: automatic boots skip it until it is blessed or its counter is reset`);
   const file = join(root, STATE_FILES[which]);
